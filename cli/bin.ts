@@ -1,0 +1,17 @@
+// The entry point bundled into dist/mailnest.js and run by bin/mailnest.
+
+import { main } from './main.ts';
+import type { Io } from './command.ts';
+
+const io: Io = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  stdin: process.stdin,
+};
+
+// Wait for stdout to drain before exiting, so piped output is complete.
+main(process.argv.slice(2), io).then((status) => {
+  process.exitCode = status;
+  if (process.stdout.writableLength === 0) process.exit(status);
+  else process.stdout.once('drain', () => process.exit(status));
+});

@@ -1,0 +1,56 @@
+import { configValue, findSetting, formatSetting, loadConfig, resetSetting, schema, storeSetting } from '../../services/config/index.ts';
+import { printJson, table, type CommandGroup } from '../command.ts';
+
+export const configCommands: CommandGroup = {
+  name: 'config',
+  summary: 'settings (stored in the database; `serve` flags override them for one run)',
+  commands: {
+    get: {
+      usage: 'config get KEY',
+      summary: 'print the value in effect',
+      positionals: [1, 1],
+      run({ args, openStore, io }) {
+        const key = args[0]!;
+        findSetting(key);
+        const { config } = loadConfig(openStore());
+        io.stdout(formatSetting(key, configValue(config, key)) + '\n');
+      },
+    },
+    set: {
+      usage: 'config set KEY VALUE',
+      summary: 'store a value; it takes effect at the next start',
+      positionals: [2, 2],
+      run({ args, openStore, io }) {
+        const value = storeSetting(openStore(), args[0]!, args[1]!);
+        io.stdout(`${args[0]} = ${formatSetting(args[0]!, value)} (takes effect when Mailnest next starts)\n`);
+      },
+    },
+    unset: {
+      usage: 'config unset KEY',
+      summary: 'forget the stored value, so the default applies',
+      positionals: [1, 1],
+      run({ args, openStore, io }) {
+        const removed = resetSetting(openStore(), args[0]!);
+        io.stdout(removed ? `${args[0]} is back to its default\n` : `${args[0]} had no stored value\n`);
+      },
+    },
+    list: {
+      usage: 'config list [--json]',
+      summary: 'every setting with its value, where the value comes from, and what it means',
+      options: { json: { type: 'boolean' } },
+      positionals: [0, 0],
+      run(context) {
+        const { config, origin } = loadConfig(context.openStore());
+        const rows = (Object.keys(schema) as (keyof typeof schema)[]).map((name) => ({
+          key: schema[name].key,
+          value: config[name],
+          text: formatSetting(schema[name].key, config[name]),
+          source: origin[schema[name].key]!,
+          description: schema[name].description,
+        }));
+        if (context.options.json) return printJson(context, rows.map(({ text: _text, ...row }) => row));
+        context.io.stdout(table(['KEY', 'VALUE', 'SOURCE', 'MEANING'], rows.map((r) => [r.key, r.text, r.source, r.description])));
+      },
+    },
+  },
+};

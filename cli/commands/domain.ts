@@ -1,0 +1,45 @@
+import { printJson, table, type CommandGroup } from '../command.ts';
+
+export const domainCommands: CommandGroup = {
+  name: 'domain',
+  summary: 'the domains this server receives mail for',
+  commands: {
+    add: {
+      usage: 'domain add DOMAIN',
+      summary: 'add a local domain (IDN names are stored in their xn-- form)',
+      positionals: [1, 1],
+      run({ args, openStore, io }) {
+        const domain = openStore().domains.add(args[0]!);
+        io.stdout(`added domain ${domain.name}${domain.displayName !== domain.name ? ` (${domain.displayName})` : ''}\n`);
+      },
+    },
+    list: {
+      usage: 'domain list [--json]',
+      summary: 'list local domains with their numbers of users and aliases',
+      options: { json: { type: 'boolean' } },
+      positionals: [0, 0],
+      run(context) {
+        const domains = context.openStore().domains.list();
+        if (context.options.json) {
+          return printJson(
+            context,
+            domains.map((d) => ({ name: d.name, displayName: d.displayName, users: d.users, aliases: d.aliases, createdAt: d.createdAt.toISOString() })),
+          );
+        }
+        if (domains.length === 0) return context.io.stdout('no domains yet; add one with: mailnest domain add example.com\n');
+        context.io.stdout(table(['DOMAIN', 'USERS', 'ALIASES'], domains.map((d) => [d.displayName === d.name ? d.name : `${d.name} (${d.displayName})`, String(d.users), String(d.aliases)])));
+      },
+    },
+    remove: {
+      usage: 'domain remove DOMAIN',
+      summary: 'remove a domain that has no users left (its aliases go with it)',
+      positionals: [1, 1],
+      run({ args, openStore, io }) {
+        const store = openStore();
+        const name = store.domains.get(args[0]!).name;
+        const { aliasesRemoved } = store.domains.remove(name);
+        io.stdout(`removed domain ${name}${aliasesRemoved ? ` and its ${aliasesRemoved} alias destination${aliasesRemoved === 1 ? '' : 's'}` : ''}\n`);
+      },
+    },
+  },
+};

@@ -1,0 +1,25 @@
+// Bundles each entry point into dist/ with esbuild. Native and optional
+// packages stay external and are loaded from node_modules at run time.
+
+import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string; dependencies?: Record<string, string> };
+
+const external = ['better-sqlite3', 'onoff', 'playwright-core'];
+
+await build({
+  entryPoints: { mailnest: 'cli/bin.ts' },
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  sourcemap: true,
+  external,
+  define: { MAILNEST_VERSION: JSON.stringify(pkg.version) },
+  // CommonJS dependencies (smtp-server, nodemailer) call require(); give the ESM bundle one.
+  banner: { js: "import { createRequire as __mailnestCreateRequire } from 'node:module'; const require = __mailnestCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+console.log('built dist/mailnest.js');

@@ -1,0 +1,228 @@
+// The configuration schema: every setting Mailnest reads, with its type,
+// default and meaning. Values come from, in order of precedence: a command-line
+// flag for this run (`serve --port-offset 10000`), the settings table
+// (`mailnest config set`), the default here. An invalid value stops the start
+// with one line naming the setting.
+
+import { isIP } from 'node:net';
+import { hostname as osHostname } from 'node:os';
+import { UserError } from '../core/errors.ts';
+import type { LogLevel } from '../core/log.ts';
+
+export class ConfigError extends UserError {
+  constructor(
+    readonly key: string,
+    problem: string,
+  ) {
+    super(`setting ${key}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+interface SettingType<T> {
+  /** What a person may type, for error messages and `config list`. */
+  describe: string;
+  /** From command-line or `config set` text. Throws Error with a problem description. */
+  parse(text: string): T;
+  /** From a stored JSON value (or text). */
+  accept(value: unknown): T;
+  format(value: T): string;
+}
+
+export interface Setting<T> {
+  key: string;
+  description: string;
+  type: SettingType<T>;
+  default: () => T;
+}
+
+function setting<T>(key: string, type: SettingType<T>, defaultValue: T | (() => T), description: string): Setting<T> {
+  return { key, type, description, default: typeof defaultValue === 'function' ? (defaultValue as () => T) : () => defaultValue };
+}
+
+function integer(min: number, max: number): SettingType<number> {
+  const check = (n: number): number => {
+    if (!Number.isSafeInteger(n)) throw new Error(`"${n}" is not a whole number`);
+    if (n < min || n > max) throw new Error(`${n} is outside ${min}..${max}`);
+    return n;
+  };
+  return {
+    describe: `a whole number from ${min} to ${max}`,
+    parse(text) {
+      if (!/^-?\d+$/.test(text.trim())) throw new Error(`"${text}" is not a whole number`);
+      return check(Number(text.trim()));
+    },
+    accept(value) {
+      return typeof value === 'string' ? this.parse(value) : check(value as number);
+    },
+    format: String,
+  };
+}
+
+const units: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4 };
+
+/** Parses a size such as 50M, 1.5G or 4096; units are powers of 1024. */
+export function parseBytes(text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = match ? units[match[2]!.toLowerCase()] : undefined;
+  if (!match || unit === undefined) throw new Error(`"${text}" is not a size (examples: 4096, 512K, 50M, 2G)`);
+  const bytes = Math.round(Number(match[1]) * unit);
+  if (!Number.isSafeInteger(bytes)) throw new Error(`"${text}" is too large`);
+  return bytes;
+}
+
+export function formatBytes(bytes: number): string {
+  for (const [suffix, size] of [['T', 1024 ** 4], ['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size}${suffix}`;
+  }
+  return String(bytes);
+}
+
+function byteSize(min: number, max: number): SettingType<number> {
+  const check = (n: number): number => {
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new Error(`${formatBytes(n)} is outside ${formatBytes(min)}..${formatBytes(max)}`);
+    return n;
+  };
+  return {
+    describe: `a size from ${formatBytes(min)} to ${formatBytes(max)} (4096, 512K, 50M, 2G)`,
+    parse: (text) => check(parseBytes(text)),
+    accept(value) {
+      return typeof value === 'string' ? this.parse(value) : check(value as number);
+    },
+    format: formatBytes,
+  };
+}
+
+const hostnamePattern = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+const hostnameType: SettingType<string> = {
+  describe: 'a host name such as mail.example.com',
+  parse(text) {
+    const name = text.trim().toLowerCase();
+    if (!hostnamePattern.test(name)) throw new Error(`"${text}" is not a valid host name`);
+    return name;
+  },
+  accept(value) {
+    if (typeof value !== 'string') throw new Error(`${JSON.stringify(value)} is not a host name`);
+    return this.parse(value);
+  },
+  format: String,
+};
+
+const addressListType: SettingType<string[]> = {
+  describe: 'IP addresses separated by commas, such as 0.0.0.0,:: or 127.0.0.1',
+  parse(text) {
+    const list = text.split(',').map((s) => s.trim()).filter(Boolean);
+    return this.accept(list);
+  },
+  accept(value) {
+    if (typeof value === 'string') return this.parse(value);
+    if (!Array.isArray(value) || value.length === 0) throw new Error('give at least one IP address');
+    for (const address of value) {
+      if (typeof address !== 'string' || isIP(address) === 0) throw new Error(`"${String(address)}" is not an IP address`);
+    }
+    return [...new Set(value as string[])];
+  },
+  format: (list) => list.join(','),
+};
+
+function oneOf<const T extends string>(choices: readonly T[]): SettingType<T> {
+  return {
+    describe: `one of ${choices.join(', ')}`,
+    parse(text) {
+      const value = text.trim() as T;
+      if (!choices.includes(value)) throw new Error(`"${text}" is not one of ${choices.join(', ')}`);
+      return value;
+    },
+    accept(value) {
+      return this.parse(String(value));
+    },
+    format: String,
+  };
+}
+
+function defaultHostname(): string {
+  const name = osHostname().toLowerCase();
+  return hostnamePattern.test(name) ? name : 'mailnest';
+}
+
+export const schema = {
+  hostname: setting('hostname', hostnameType, defaultHostname, 'The name this server greets with (SMTP banner, Received headers, TLS certificate).'),
+  portOffset: setting('port-offset', integer(0, 60000), 0, 'Added to every standard port: 10000 puts SMTP on 10025 and IMAP on 10143.'),
+  listen: setting('listen', addressListType, ['0.0.0.0', '::'], 'The IP addresses every service listens on.'),
+  messageSizeLimit: setting('message-size-limit', byteSize(64 * 1024, 1024 ** 3), 50 * 1024 ** 2, 'The largest message accepted over SMTP or IMAP APPEND.'),
+  maxRecipients: setting('max-recipients', integer(1, 10000), 100, 'The most recipients one message may have.'),
+  logLevel: setting('log-level', oneOf(['debug', 'info', 'warn', 'error'] as const satisfies readonly LogLevel[]), 'info', 'How much is logged.'),
+};
+
+export type Schema = typeof schema;
+export type SettingName = keyof Schema;
+export type Config = { readonly [K in SettingName]: ReturnType<Schema[K]['default']> };
+
+const byKey = new Map<string, SettingName>(Object.entries(schema).map(([name, s]) => [s.key, name as SettingName]));
+
+export function settingKeys(): string[] {
+  return [...byKey.keys()];
+}
+
+export function findSetting(key: string): Setting<unknown> {
+  const name = byKey.get(key);
+  if (!name) throw new UserError(`there is no setting "${key}"; the settings are: ${settingKeys().join(', ')}`);
+  return schema[name] as Setting<unknown>;
+}
+
+/** Parses text typed by a person for a setting; throws ConfigError. */
+export function parseSetting(key: string, text: string): unknown {
+  const spec = findSetting(key);
+  try {
+    return spec.type.parse(text);
+  } catch (error) {
+    throw new ConfigError(key, `${(error as Error).message}; expected ${spec.type.describe}`);
+  }
+}
+
+export function formatSetting(key: string, value: unknown): string {
+  return findSetting(key).type.format(value);
+}
+
+export interface ConfigSources {
+  /** Stored values by key, as JSON (from the settings table). */
+  stored: ReadonlyMap<string, unknown>;
+  /** Text values by key from this run's flags. */
+  overrides?: Readonly<Record<string, string>>;
+}
+
+export type SettingSource = 'flag' | 'stored' | 'default';
+
+/** Builds the configuration; throws ConfigError naming the first bad setting. */
+export function resolveConfig(sources: ConfigSources): { config: Config; origin: Record<string, SettingSource> } {
+  const config: Record<string, unknown> = {};
+  const origin: Record<string, SettingSource> = {};
+  for (const [name, spec] of Object.entries(schema) as [SettingName, Setting<unknown>][]) {
+    const flag = sources.overrides?.[spec.key];
+    try {
+      if (flag !== undefined) {
+        config[name] = spec.type.parse(flag);
+        origin[spec.key] = 'flag';
+      } else if (sources.stored.has(spec.key)) {
+        config[name] = spec.type.accept(sources.stored.get(spec.key));
+        origin[spec.key] = 'stored';
+      } else {
+        config[name] = spec.default();
+        origin[spec.key] = 'default';
+      }
+    } catch (error) {
+      const where = flag !== undefined ? 'from the command line' : 'stored in the database';
+      throw new ConfigError(spec.key, `${(error as Error).message} (${where}); expected ${spec.type.describe}`);
+    }
+  }
+  for (const key of Object.keys(sources.overrides ?? {})) findSetting(key);
+  return { config: config as Config, origin };
+}
+
+/** The value in effect for a setting key. */
+export function configValue(config: Config, key: string): unknown {
+  const name = byKey.get(key);
+  if (!name) findSetting(key);
+  return config[name!];
+}

@@ -1,0 +1,200 @@
+// Accounts: one per mailbox owner. Passwords are kept only as scrypt hashes
+// (see password.ts).
+//
+// Invariants:
+// - An address is either an account or an alias source, never both.
+// - Account addresses carry no '+': a '+' in a recipient is a tag and is
+//   stripped when resolving (see recipients.ts).
+
+import type { Database } from 'better-sqlite3';
+import { UserError } from '../core/errors.ts';
+import { AddressError, parseAddress } from './address.ts';
+import type { DomainsTable } from './domains.ts';
+import { checkPasswordText, hashPassword, needsRehash, verifyPassword } from './password.ts';
+
+export interface Account {
+  id: number;
+  address: string;
+  domain: string;
+  displayName: string;
+  /** 0 means no limit. */
+  quotaBytes: number;
+  enabled: boolean;
+  createdAt: Date;
+}
+
+export interface NewAccount {
+  address: string;
+  password: string;
+  displayName?: string;
+  quotaBytes?: number;
+}
+
+interface AccountRow {
+  id: number;
+  address: string;
+  domain: string;
+  display_name: string;
+  quota_bytes: number;
+  enabled: number;
+  created_at: number;
+  password_hash: string;
+}
+
+const selectAccounts = `
+  SELECT a.id, a.address, d.name AS domain, a.display_name, a.quota_bytes, a.enabled, a.created_at, a.password_hash
+  FROM accounts a JOIN domains d ON d.id = a.domain_id`;
+
+let dummyHash: Promise<string> | undefined;
+
+export class AccountsTable {
+  /** Called after an account row is created, inside the same transaction (mailboxes, ...). */
+  readonly onCreate: ((account: Account) => void)[] = [];
+  /** Called before an account row is deleted, inside the same transaction. */
+  readonly onRemove: ((account: Account) => void)[] = [];
+
+  constructor(
+    private readonly db: Database,
+    private readonly domains: DomainsTable,
+  ) {}
+
+  async add(input: NewAccount): Promise<Account> {
+    const { address, domainId } = this.checkNewAddress(input.address);
+    checkPasswordText(input.password);
+    const quota = input.quotaBytes ?? 0;
+    checkQuota(quota);
+    const hash = await hashPassword(input.password);
+    return this.db.transaction(() => {
+      // Checked again: the hash took time, and another process may have added it meanwhile.
+      this.checkNewAddress(input.address);
+      this.db
+        .prepare('INSERT INTO accounts (domain_id, address, password_hash, display_name, quota_bytes, enabled, created_at) VALUES (?, ?, ?, ?, ?, 1, ?)')
+        .run(domainId, address, hash, input.displayName ?? '', quota, Date.now());
+      const account = this.get(address);
+      for (const hook of this.onCreate) hook(account);
+      return account;
+    }).immediate();
+  }
+
+  /** Throws a UserError when `input` cannot become a new account. */
+  checkNewAddress(input: string): { address: string; domainId: number } {
+    const { local, domain } = parseAddress(input);
+    if (local.includes('+')) throw new AddressError(`"${input}" contains '+', which is kept for tags (user+tag@domain reaches user@domain)`);
+    const address = `${local}@${domain}`;
+    const domainRow = this.domains.get(domain);
+    if (this.find(address)) throw new UserError(`the user ${address} already exists`);
+    if (this.db.prepare('SELECT 1 FROM aliases WHERE source = ?').get(address)) {
+      throw new UserError(`${address} is already an alias; remove the alias first (mailnest alias remove ${address})`);
+    }
+    return { address, domainId: domainRow.id };
+  }
+
+  find(input: string): Account | undefined {
+    let address: string;
+    try {
+      const parsed = parseAddress(input);
+      address = `${parsed.local}@${parsed.domain}`;
+    } catch {
+      return undefined;
+    }
+    const row = this.db.prepare(`${selectAccounts} WHERE a.address = ?`).get(address) as AccountRow | undefined;
+    return row && toAccount(row);
+  }
+
+  get(input: string): Account {
+    const account = this.find(input);
+    if (!account) {
+      const { local, domain } = parseAddress(input);
+      throw new UserError(`the user ${local}@${domain} does not exist`);
+    }
+    return account;
+  }
+
+  byId(id: number): Account | undefined {
+    const row = this.db.prepare(`${selectAccounts} WHERE a.id = ?`).get(id) as AccountRow | undefined;
+    return row && toAccount(row);
+  }
+
+  list(domainInput?: string): Account[] {
+    if (domainInput !== undefined) {
+      const domain = this.domains.get(domainInput);
+      return (this.db.prepare(`${selectAccounts} WHERE a.domain_id = ? ORDER BY a.address`).all(domain.id) as AccountRow[]).map(toAccount);
+    }
+    return (this.db.prepare(`${selectAccounts} ORDER BY d.name, a.address`).all() as AccountRow[]).map(toAccount);
+  }
+
+  async setPassword(input: string, password: string): Promise<void> {
+    const account = this.get(input);
+    checkPasswordText(password);
+    const hash = await hashPassword(password);
+    this.db.prepare('UPDATE accounts SET password_hash = ? WHERE id = ?').run(hash, account.id);
+  }
+
+  setQuota(input: string, quotaBytes: number): Account {
+    const account = this.get(input);
+    checkQuota(quotaBytes);
+    this.db.prepare('UPDATE accounts SET quota_bytes = ? WHERE id = ?').run(quotaBytes, account.id);
+    return this.get(account.address);
+  }
+
+  setEnabled(input: string, enabled: boolean): Account {
+    const account = this.get(input);
+    this.db.prepare('UPDATE accounts SET enabled = ? WHERE id = ?').run(enabled ? 1 : 0, account.id);
+    return this.get(account.address);
+  }
+
+  remove(input: string): Account {
+    const account = this.get(input);
+    this.db.transaction(() => {
+      for (const hook of this.onRemove) hook(account);
+      this.db.prepare('DELETE FROM aliases WHERE destination = ?').run(account.address);
+      this.db.prepare('DELETE FROM accounts WHERE id = ?').run(account.id);
+    }).immediate();
+    return account;
+  }
+
+  /**
+   * Checks a login. Unknown and disabled users cost the same scrypt work as a
+   * wrong password, so timing does not tell which addresses exist. A hash made
+   * with weaker parameters than today's is replaced on success.
+   */
+  async authenticate(input: string, password: string): Promise<Account | undefined> {
+    const row = this.rowFor(input);
+    if (!row || row.enabled !== 1) {
+      dummyHash ??= hashPassword('mailnest-timing-equaliser');
+      await verifyPassword(password, await dummyHash);
+      return undefined;
+    }
+    if (!(await verifyPassword(password, row.password_hash))) return undefined;
+    if (needsRehash(row.password_hash)) {
+      const hash = await hashPassword(password);
+      this.db.prepare('UPDATE accounts SET password_hash = ? WHERE id = ? AND password_hash = ?').run(hash, row.id, row.password_hash);
+    }
+    return toAccount(row);
+  }
+
+  private rowFor(input: string): AccountRow | undefined {
+    try {
+      const { local, domain } = parseAddress(input);
+      return this.db.prepare(`${selectAccounts} WHERE a.address = ?`).get(`${local}@${domain}`) as AccountRow | undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function checkQuota(bytes: number): void {
+  if (!Number.isSafeInteger(bytes) || bytes < 0) throw new UserError(`the quota must be a whole number of bytes, 0 for no limit`);
+}
+
+function toAccount(row: AccountRow): Account {
+  return {
+    id: row.id,
+    address: row.address,
+    domain: row.domain,
+    displayName: row.display_name,
+    quotaBytes: row.quota_bytes,
+    enabled: row.enabled === 1,
+    createdAt: new Date(row.created_at),
+  };
+}

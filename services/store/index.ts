@@ -1,0 +1,84 @@
+// services/store: the one SQLite database (better-sqlite3, WAL) and the data
+// folder around it. See README.md in this folder for the invariants.
+
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { AccountsTable } from './accounts.ts';
+import { AliasesTable } from './aliases.ts';
+import { DomainsTable } from './domains.ts';
+import { migrate } from './migrations.ts';
+import { dataPaths, type DataPaths } from './paths.ts';
+import { RecipientResolver } from './recipients.ts';
+import { SettingsTable } from './settings.ts';
+
+export interface StoreHealth {
+  ok: boolean;
+  detail?: string;
+}
+
+export class Store {
+  readonly domains: DomainsTable;
+  readonly accounts: AccountsTable;
+  readonly aliases: AliasesTable;
+  readonly settings: SettingsTable;
+  readonly recipients: RecipientResolver;
+  private closed = false;
+
+  private constructor(
+    readonly db: Database.Database,
+    readonly paths: DataPaths,
+  ) {
+    this.settings = new SettingsTable(db);
+    this.domains = new DomainsTable(db);
+    this.accounts = new AccountsTable(db, this.domains);
+    this.aliases = new AliasesTable(db, this.domains);
+    this.recipients = new RecipientResolver(this.domains, this.accounts, this.aliases);
+  }
+
+  /** Opens (creating if needed) the data folder and its database, and applies migrations. */
+  static open(dataDir: string): Store {
+    const paths = dataPaths(dataDir);
+    mkdirSync(paths.root, { recursive: true, mode: 0o700 });
+    const db = new Database(paths.database);
+    try {
+      // WAL with synchronous=FULL: a COMMIT has reached the disk when it returns,
+      // which the delivery promise (a 250 means durable) depends on.
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+      migrate(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return new Store(db, paths);
+  }
+
+  /** A real write, so that a read-only or full disk shows up here. */
+  health(): StoreHealth {
+    try {
+      this.db.prepare('INSERT INTO health_probe (id, checked_at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET checked_at = excluded.checked_at').run(Date.now());
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, detail: (error as Error).message };
+    }
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}
+
+export type { Account, NewAccount } from './accounts.ts';
+export type { Alias } from './aliases.ts';
+export type { Domain } from './domains.ts';
+export type { Resolution } from './recipients.ts';
+export { AddressError, normalizeAddress, normalizeDomain, parseAddress } from './address.ts';
+export { dataPaths, defaultDataDir } from './paths.ts';

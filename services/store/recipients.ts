@@ -1,0 +1,67 @@
+// Recipient resolution: what a RCPT TO address means for delivery.
+//
+// Order for an address in a local domain (the first that matches wins):
+//   1. an account with that exact address;
+//   2. an alias with that exact address (expanded recursively);
+//   3. the same two for the address with its +tag removed;
+//   4. the domain's catch-all alias `@domain`.
+// Alias expansion follows local destinations through further aliases, stops at
+// a depth of 8, and ignores a loop instead of delivering twice. Destinations in
+// remote domains are returned as external, for the outbound queue.
+
+import { parseAddress, stripTag } from './address.ts';
+import type { Account, AccountsTable } from './accounts.ts';
+import type { AliasesTable } from './aliases.ts';
+import type { DomainsTable } from './domains.ts';
+
+export type Resolution =
+  | { kind: 'remote'; address: string }
+  | { kind: 'unknown'; address: string }
+  | { kind: 'local'; address: string; accounts: Account[]; disabled: Account[]; external: string[] };
+
+const maxDepth = 8;
+
+export class RecipientResolver {
+  constructor(
+    private readonly domains: DomainsTable,
+    private readonly accounts: AccountsTable,
+    private readonly aliases: AliasesTable,
+  ) {}
+
+  /** Throws AddressError for an address that cannot be parsed. */
+  resolve(input: string): Resolution {
+    const { local, domain } = parseAddress(input);
+    const address = `${local}@${domain}`;
+    if (!this.domains.isLocal(domain)) return { kind: 'remote', address };
+    const result = { accounts: new Map<number, Account>(), disabled: new Map<number, Account>(), external: new Set<string>() };
+    const candidates = [address];
+    const untagged = stripTag(local);
+    if (untagged !== local) candidates.push(`${untagged}@${domain}`);
+    candidates.push(`@${domain}`);
+    for (const candidate of candidates) {
+      if (this.expand(candidate, result, new Set(), 0)) {
+        return { kind: 'local', address, accounts: [...result.accounts.values()], disabled: [...result.disabled.values()], external: [...result.external] };
+      }
+    }
+    return { kind: 'unknown', address };
+  }
+
+  /** Adds what `address` reaches to `result`; false when it names nothing. */
+  private expand(address: string, result: { accounts: Map<number, Account>; disabled: Map<number, Account>; external: Set<string> }, seen: Set<string>, depth: number): boolean {
+    if (seen.has(address) || depth > maxDepth) return true;
+    seen.add(address);
+    const account = address.startsWith('@') ? undefined : this.accounts.find(address);
+    if (account) {
+      (account.enabled ? result.accounts : result.disabled).set(account.id, account);
+      return true;
+    }
+    const destinations = this.aliases.destinationsOf(address);
+    if (destinations.length === 0) return false;
+    for (const destination of destinations) {
+      const domain = destination.slice(destination.lastIndexOf('@') + 1);
+      if (!this.domains.isLocal(domain)) result.external.add(destination);
+      else this.expand(destination, result, seen, depth + 1);
+    }
+    return true;
+  }
+}
