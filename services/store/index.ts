@@ -5,7 +5,10 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { AccountsTable } from './accounts.ts';
 import { AliasesTable } from './aliases.ts';
+import { BodyFiles } from './body-files.ts';
 import { DomainsTable } from './domains.ts';
+import { MailEvents } from './mail-events.ts';
+import { MailStore } from './mail.ts';
 import { migrate } from './migrations.ts';
 import { dataPaths, type DataPaths } from './paths.ts';
 import { RecipientResolver } from './recipients.ts';
@@ -22,6 +25,7 @@ export class Store {
   readonly aliases: AliasesTable;
   readonly settings: SettingsTable;
   readonly recipients: RecipientResolver;
+  readonly mail: MailStore;
   private closed = false;
 
   private constructor(
@@ -33,9 +37,14 @@ export class Store {
     this.accounts = new AccountsTable(db, this.domains);
     this.aliases = new AliasesTable(db, this.domains);
     this.recipients = new RecipientResolver(this.domains, this.accounts, this.aliases);
+    this.mail = new MailStore(db, this.accounts, new BodyFiles(paths), new MailEvents());
   }
 
-  /** Opens (creating if needed) the data folder and its database, and applies migrations. */
+  /**
+   * Opens (creating if needed) the data folder and its database, and applies
+   * migrations. Leftovers of interrupted writes are swept only by the serve
+   * process (`mail.sweep()`), which owns tmp/; CLI commands never sweep.
+   */
   static open(dataDir: string): Store {
     const paths = dataPaths(dataDir);
     mkdirSync(paths.root, { recursive: true, mode: 0o700 });
@@ -65,6 +74,11 @@ export class Store {
     }
   }
 
+  /** True once there is a domain and a user: the setup is done. */
+  isSetUp(): boolean {
+    return this.db.prepare('SELECT EXISTS (SELECT 1 FROM domains) AND EXISTS (SELECT 1 FROM accounts) AS done').pluck().get() === 1;
+  }
+
   get isOpen(): boolean {
     return !this.closed;
   }
@@ -77,6 +91,9 @@ export class Store {
 }
 
 export type { Account, NewAccount } from './accounts.ts';
+export type { ChangeEntry, Delivered, DeliveryTarget, FlagChange, Mailbox, MailboxStatus, MessageRecord, MessageRow, MessageSummary, OpenedMailbox, ReceivedBody, UidRanges } from './mail.ts';
+export { MailError, QuotaExceededError, systemFlags } from './mail.ts';
+export type { MailChange } from './mail-events.ts';
 export type { Alias } from './aliases.ts';
 export type { Domain } from './domains.ts';
 export type { Resolution } from './recipients.ts';

@@ -56,6 +56,119 @@ export const migrations: Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'mailboxes, messages, message bodies, expunge tombstones, outbound messages',
+    up(db) {
+      db.exec(`
+        ALTER TABLE accounts ADD COLUMN used_bytes INTEGER NOT NULL DEFAULT 0;
+
+        CREATE TABLE counters (
+          name TEXT PRIMARY KEY,
+          value INTEGER NOT NULL
+        ) STRICT;
+
+        CREATE TABLE mailboxes (
+          id INTEGER PRIMARY KEY,
+          account_id INTEGER NOT NULL REFERENCES accounts(id),
+          name TEXT NOT NULL,
+          special_use TEXT,
+          uid_validity INTEGER NOT NULL,
+          uid_next INTEGER NOT NULL DEFAULT 1,
+          highest_modseq INTEGER NOT NULL DEFAULT 1,
+          first_recent_uid INTEGER NOT NULL DEFAULT 1,
+          noselect INTEGER NOT NULL DEFAULT 0,
+          messages INTEGER NOT NULL DEFAULT 0,
+          unseen INTEGER NOT NULL DEFAULT 0,
+          size INTEGER NOT NULL DEFAULT 0,
+          created_at INTEGER NOT NULL,
+          UNIQUE (account_id, name)
+        ) STRICT;
+
+        CREATE TABLE subscriptions (
+          account_id INTEGER NOT NULL REFERENCES accounts(id),
+          name TEXT NOT NULL,
+          PRIMARY KEY (account_id, name)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE mailbox_keywords (
+          mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id),
+          keyword TEXT NOT NULL,
+          PRIMARY KEY (mailbox_id, keyword)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE bodies (
+          id INTEGER PRIMARY KEY,
+          file TEXT NOT NULL UNIQUE,
+          size INTEGER NOT NULL,
+          structure TEXT NOT NULL,
+          sent_at INTEGER,
+          subject TEXT NOT NULL DEFAULT '',
+          from_text TEXT NOT NULL DEFAULT '',
+          message_id TEXT,
+          refs INTEGER NOT NULL DEFAULT 0
+        ) STRICT;
+        CREATE INDEX bodies_unreferenced ON bodies(id) WHERE refs = 0;
+
+        CREATE TABLE messages (
+          id INTEGER PRIMARY KEY,
+          mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id),
+          uid INTEGER NOT NULL,
+          modseq INTEGER NOT NULL,
+          body_id INTEGER NOT NULL REFERENCES bodies(id),
+          flags INTEGER NOT NULL DEFAULT 0,
+          keywords TEXT NOT NULL DEFAULT '',
+          internal_date INTEGER NOT NULL,
+          size INTEGER NOT NULL,
+          UNIQUE (mailbox_id, uid)
+        ) STRICT;
+        CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
+        CREATE INDEX messages_body ON messages(body_id);
+        CREATE INDEX messages_unseen ON messages(mailbox_id, uid) WHERE (flags & 1) = 0;
+        CREATE INDEX messages_deleted ON messages(mailbox_id, uid) WHERE (flags & 8) != 0;
+
+        CREATE TABLE expunged (
+          mailbox_id INTEGER NOT NULL,
+          uid INTEGER NOT NULL,
+          modseq INTEGER NOT NULL,
+          PRIMARY KEY (mailbox_id, uid)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
+
+        CREATE TABLE outbound (
+          id INTEGER PRIMARY KEY,
+          body_id INTEGER NOT NULL REFERENCES bodies(id),
+          sender TEXT NOT NULL,
+          recipient TEXT NOT NULL,
+          state TEXT NOT NULL,
+          attempts INTEGER NOT NULL DEFAULT 0,
+          next_attempt_at INTEGER NOT NULL,
+          last_error TEXT,
+          created_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX outbound_due ON outbound(state, next_attempt_at);
+      `);
+      // Accounts made before mailboxes existed get the default set (as it was at version 2).
+      const defaultMailboxes = [
+        { name: 'INBOX', specialUse: null },
+        { name: 'Drafts', specialUse: '\\Drafts' },
+        { name: 'Sent', specialUse: '\\Sent' },
+        { name: 'Junk', specialUse: '\\Junk' },
+        { name: 'Trash', specialUse: '\\Trash' },
+        { name: 'Archive', specialUse: '\\Archive' },
+      ];
+      const insert = db.prepare('INSERT INTO mailboxes (account_id, name, special_use, uid_validity, created_at) VALUES (?, ?, ?, ?, ?)');
+      const subscribe = db.prepare('INSERT INTO subscriptions (account_id, name) VALUES (?, ?)');
+      let uidValidity = Math.floor(Date.now() / 1000);
+      for (const { id } of db.prepare('SELECT id FROM accounts').all() as { id: number }[]) {
+        for (const mailbox of defaultMailboxes) {
+          insert.run(id, mailbox.name, mailbox.specialUse, uidValidity++, Date.now());
+          subscribe.run(id, mailbox.name);
+        }
+      }
+      db.prepare(`INSERT INTO counters (name, value) VALUES ('uid_validity', ?)`).run(uidValidity);
+    },
+  },
 ];
 
 export function migrate(db: Database, list: Migration[] = migrations): { from: number; to: number } {

@@ -19,6 +19,11 @@ export class SettingsTable {
     return this.db.prepare('DELETE FROM settings WHERE key = ?').run(key).changes > 0;
   }
 
+  /** Forgets every stored setting (the factory reset); returns how many there were. */
+  clear(): number {
+    return this.db.prepare('DELETE FROM settings').run().changes;
+  }
+
   all(): Map<string, unknown> {
     const rows = this.db.prepare('SELECT key, value FROM settings ORDER BY key').all() as { key: string; value: string }[];
     return new Map(rows.map((row) => [row.key, JSON.parse(row.value)]));

@@ -1,0 +1,317 @@
+// The mail store: mailboxes (mailboxes.ts), messages (messages.ts) and their
+// body files (body-files.ts), behind one facade that opens the transaction of
+// each operation and announces it afterwards.
+//
+// Invariants a reader must keep:
+// - Each public method that changes mail is one IMMEDIATE transaction; events
+//   are emitted after it commits, never from inside it.
+// - A message row is committed only after its body file is durable; a body row
+//   is deleted (refs = 0) before its file is unlinked (collectGarbage).
+// - All-or-none: a delivery to several accounts commits every copy or none.
+
+import type { Database } from 'better-sqlite3';
+import { UserError } from '../core/errors.ts';
+import type { Account, AccountsTable } from './accounts.ts';
+import type { BodyFiles, StoredFile } from './body-files.ts';
+import { parseFlags } from './flags.ts';
+import { MailError } from './mail-errors.ts';
+import type { MailChangeKind, MailEvents } from './mail-events.ts';
+import { normalizeMailboxName, type SpecialUse } from './mailbox-names.ts';
+import { MailboxTable, type Mailbox } from './mailboxes.ts';
+import { MessageTable, type UidRanges } from './messages.ts';
+
+export { MailError } from './mail-errors.ts';
+export type { Mailbox, MailboxStatus, OpenedMailbox } from './mailboxes.ts';
+export type { ChangeEntry, FlagChange, MessageRecord, UidRanges } from './messages.ts';
+
+export const systemFlags = { seen: 1, answered: 2, flagged: 4, deleted: 8, draft: 16 } as const;
+
+/** What the index keeps of a message's headers, for listing, SORT and SEARCH. */
+export interface MessageSummary {
+  subject: string;
+  from: string;
+  sentAt: number | null;
+  messageId: string | null;
+}
+
+/** A durable body file and what was learnt while writing it. */
+export interface ReceivedBody {
+  file: StoredFile;
+  structure: unknown;
+  summary: MessageSummary;
+}
+
+export interface DeliveryTarget {
+  account: Account;
+  /** Defaults to INBOX; a missing or \Noselect mailbox falls back to INBOX (a Sieve fileinto to a deleted folder must not lose mail). */
+  mailbox?: string;
+  flags?: readonly string[];
+}
+
+/** A copy for an address outside: kept durably with the message until the outbound queue sends it. */
+export interface OutboundCopy {
+  sender: string;
+  recipient: string;
+}
+
+export interface Delivered {
+  accountId: number;
+  mailboxId: number;
+  mailbox: string;
+  uid: number;
+  modseq: number;
+}
+
+export interface MessageRow {
+  uid: number;
+  modseq: number;
+  flags: number;
+  keywords: string[];
+  internalDate: number;
+  size: number;
+  file: string;
+  subject: string;
+  from: string;
+  sentAt: number | null;
+  messageId: string | null;
+}
+
+/** Kept for callers that handle a full mailbox at delivery specially (SMTP answers 452 4.2.2). */
+export class QuotaExceededError extends UserError {
+  constructor(
+    readonly account: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'QuotaExceededError';
+  }
+}
+
+export class MailStore {
+  readonly mailboxes: MailboxTable;
+  readonly messages: MessageTable;
+
+  constructor(
+    private readonly db: Database,
+    accounts: AccountsTable,
+    readonly files: BodyFiles,
+    readonly events: MailEvents,
+  ) {
+    this.mailboxes = new MailboxTable(db);
+    this.messages = new MessageTable(db);
+    accounts.onCreate.push((account) => this.mailboxes.createDefaults(account.id));
+    accounts.onRemove.push((account) => this.removeAccountMail(account.id));
+  }
+
+  private announce(mailbox: Mailbox, modseq: number | undefined, kind: MailChangeKind): void {
+    if (modseq !== undefined) this.events.emit({ accountId: mailbox.accountId, mailboxId: mailbox.id, modseq, kind });
+  }
+
+  // ---- mailboxes ----
+
+  listMailboxes(accountId: number): Mailbox[] {
+    return this.mailboxes.list(accountId);
+  }
+
+  findMailbox(accountId: number, name: string): Mailbox | undefined {
+    return this.mailboxes.find(accountId, name);
+  }
+
+  createMailbox(accountId: number, name: string, specialUse: SpecialUse | null = null): Mailbox {
+    return this.mailboxes.create(accountId, name, specialUse);
+  }
+
+  deleteMailbox(accountId: number, name: string): void {
+    const mailbox = this.mailboxes.delete(accountId, name, (m) => this.messages.removeAll(m));
+    this.events.emit({ accountId, mailboxId: mailbox.id, modseq: mailbox.highestModseq + 1, kind: 'mailbox' });
+  }
+
+  /** RENAME; for INBOX the messages move to a new mailbox and INBOX stays, empty (RFC 3501 §6.3.5). */
+  renameMailbox(accountId: number, account: string, from: string, to: string): void {
+    if (normalizeMailboxName(from) !== 'INBOX') return this.mailboxes.rename(accountId, from, to);
+    const moved = this.db.transaction(() => {
+      const inbox = this.mailboxes.selectable(accountId, 'INBOX');
+      const target = this.mailboxes.create(accountId, to);
+      const all: UidRanges = [[1, 0xffffffff]];
+      const result = this.messages.copy(inbox, all, target, account, true);
+      return { inbox, target, result };
+    }).immediate();
+    this.announce(moved.target, moved.result.modseq, 'append');
+    this.announce(moved.inbox, moved.result.expungeModseq, 'expunge');
+  }
+
+  // ---- delivery and append ----
+
+  /**
+   * Stores one durable body in each target's mailbox and keeps the outside
+   * copies, in one transaction: all targets get the message or none does.
+   * Throws QuotaExceededError (nothing stored) when a quota cannot hold it.
+   */
+  deliver(body: ReceivedBody, targets: DeliveryTarget[], internalDate: number = Date.now(), outbound: OutboundCopy[] = []): Delivered[] {
+    const delivered = this.db.transaction(() => {
+      const bodyId = this.insertBody(body, targets.length + outbound.length);
+      const now = Date.now();
+      for (const copy of outbound) {
+        this.db
+          .prepare('INSERT INTO outbound (body_id, sender, recipient, state, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(bodyId, copy.sender, copy.recipient, 'held', now, now);
+      }
+      return targets.map((target): Delivered => {
+        const account = target.account;
+        try {
+          this.messages.checkQuota(account.id, account.address, body.file.size);
+        } catch (error) {
+          if (error instanceof MailError && error.kind === 'overquota') throw new QuotaExceededError(account.address, error.message);
+          throw error;
+        }
+        const wanted = target.mailbox ? this.mailboxes.find(account.id, target.mailbox) : undefined;
+        const mailbox = wanted && !wanted.noselect ? wanted : this.mailboxes.selectable(account.id, 'INBOX');
+        const { uid, modseq } = this.messages.insert(mailbox, bodyId, body.file.size, parseFlags(target.flags ?? []), internalDate);
+        return { accountId: account.id, mailboxId: mailbox.id, mailbox: mailbox.name, uid, modseq };
+      });
+    }).immediate();
+    for (const d of delivered) this.events.emit({ accountId: d.accountId, mailboxId: d.mailboxId, modseq: d.modseq, kind: 'append' });
+    return delivered;
+  }
+
+  /** IMAP APPEND: into the named mailbox only (no fallback); `nonexistent`, `noselect`, `overquota` are MailErrors. */
+  append(account: Account, mailboxName: string, body: ReceivedBody, flags: readonly string[], internalDate: number): { mailbox: Mailbox; uid: number; modseq: number } {
+    const result = this.db.transaction(() => {
+      const mailbox = this.mailboxes.selectable(account.id, mailboxName);
+      this.messages.checkQuota(account.id, account.address, body.file.size);
+      const bodyId = this.insertBody(body, 1);
+      return { mailbox, ...this.messages.insert(mailbox, bodyId, body.file.size, parseFlags(flags), internalDate) };
+    }).immediate();
+    this.announce(result.mailbox, result.modseq, 'append');
+    return result;
+  }
+
+  private insertBody(body: ReceivedBody, refs: number): number {
+    const { summary } = body;
+    return this.db
+      .prepare('INSERT INTO bodies (file, size, structure, sent_at, subject, from_text, message_id, refs) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id')
+      .pluck()
+      .get(body.file.file, body.file.size, JSON.stringify(body.structure), summary.sentAt, summary.subject, summary.from, summary.messageId, refs) as number;
+  }
+
+  // ---- changes to messages ----
+
+  setFlags(mailbox: Mailbox, ranges: UidRanges, operation: 'add' | 'remove' | 'replace', flags: readonly string[], unchangedSince?: number) {
+    const results = this.db.transaction(() => this.messages.setFlags(mailbox, ranges, operation, flags, unchangedSince)).immediate();
+    const modseq = results.find((r) => r.status === 'updated')?.modseq;
+    this.announce(mailbox, modseq, 'flags');
+    return results;
+  }
+
+  copy(source: Mailbox, ranges: UidRanges, destinationName: string, account: Account, move: boolean) {
+    const done = this.db.transaction(() => {
+      const destination = this.mailboxes.find(account.id, destinationName);
+      if (!destination) throw new MailError('nonexistent', `there is no mailbox ${destinationName}`);
+      return { destination, result: this.messages.copy(this.mailboxes.byId(source.id) ?? source, ranges, destination, account.address, move) };
+    }).immediate();
+    this.announce(done.destination, done.result.modseq, 'append');
+    this.announce(source, done.result.expungeModseq, 'expunge');
+    return { uidValidity: done.destination.uidValidity, ...done.result };
+  }
+
+  expunge(mailbox: Mailbox, ranges?: UidRanges): number[] {
+    const result = this.db.transaction(() => this.messages.expunge(mailbox, ranges)).immediate();
+    this.announce(mailbox, result.modseq, 'expunge');
+    return result.uids;
+  }
+
+  // ---- reading ----
+
+  /** Bytes in use and the quota (0 = none) of an account. */
+  usage(accountId: number): { usedBytes: number; quotaBytes: number } {
+    const row = this.db.prepare('SELECT used_bytes, quota_bytes FROM accounts WHERE id = ?').get(accountId) as { used_bytes: number; quota_bytes: number } | undefined;
+    if (!row) throw new UserError('that user no longer exists');
+    return { usedBytes: row.used_bytes, quotaBytes: row.quota_bytes };
+  }
+
+  /** True when `bytes` more would still fit in the account's quota. */
+  fits(accountId: number, bytes: number): boolean {
+    const { usedBytes, quotaBytes } = this.usage(accountId);
+    return quotaBytes === 0 || usedBytes + bytes <= quotaBytes;
+  }
+
+  /** The stored structure (JSON) of a body. */
+  structureOf(bodyId: number): unknown {
+    const text = this.db.prepare('SELECT structure FROM bodies WHERE id = ?').pluck().get(bodyId) as string | undefined;
+    return text === undefined ? undefined : JSON.parse(text);
+  }
+
+  listMessages(mailboxId: number, options: { limit?: number; afterUid?: number } = {}): MessageRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT m.uid, m.modseq, m.flags, m.keywords, m.internal_date, m.size, b.file, b.subject, b.from_text, b.sent_at, b.message_id
+         FROM messages m JOIN bodies b ON b.id = m.body_id
+         WHERE m.mailbox_id = ? AND m.uid > ? ORDER BY m.uid LIMIT ?`,
+      )
+      .all(mailboxId, options.afterUid ?? 0, options.limit ?? -1) as {
+      uid: number;
+      modseq: number;
+      flags: number;
+      keywords: string;
+      internal_date: number;
+      size: number;
+      file: string;
+      subject: string;
+      from_text: string;
+      sent_at: number | null;
+      message_id: string | null;
+    }[];
+    return rows.map((r) => ({
+      uid: r.uid,
+      modseq: r.modseq,
+      flags: r.flags,
+      keywords: r.keywords ? r.keywords.split(' ') : [],
+      internalDate: r.internal_date,
+      size: r.size,
+      file: r.file,
+      subject: r.subject,
+      from: r.from_text,
+      sentAt: r.sent_at,
+      messageId: r.message_id,
+    }));
+  }
+
+  /** Outbound copies not yet sent, oldest first. */
+  listOutbound(): { id: number; sender: string; recipient: string; state: string; createdAt: number; size: number }[] {
+    return (
+      this.db
+        .prepare('SELECT o.id, o.sender, o.recipient, o.state, o.created_at, b.size FROM outbound o JOIN bodies b ON b.id = o.body_id ORDER BY o.id')
+        .all() as { id: number; sender: string; recipient: string; state: string; created_at: number; size: number }[]
+    ).map((r) => ({ id: r.id, sender: r.sender, recipient: r.recipient, state: r.state, createdAt: r.created_at, size: r.size }));
+  }
+
+  // ---- removal and garbage ----
+
+  private removeAccountMail(accountId: number): void {
+    for (const mailbox of this.mailboxes.list(accountId)) {
+      this.messages.removeAll(mailbox);
+      this.db.prepare('DELETE FROM expunged WHERE mailbox_id = ?').run(mailbox.id);
+      this.db.prepare('DELETE FROM mailbox_keywords WHERE mailbox_id = ?').run(mailbox.id);
+      this.db.prepare('DELETE FROM mailboxes WHERE id = ?').run(mailbox.id);
+    }
+    this.db.prepare('DELETE FROM subscriptions WHERE account_id = ?').run(accountId);
+  }
+
+  /** Deletes bodies no message refers to: the row first, then the file. */
+  async collectGarbage(): Promise<number> {
+    const rows = this.db.prepare('SELECT id, file FROM bodies WHERE refs = 0').all() as { id: number; file: string }[];
+    for (const row of rows) {
+      this.db.prepare('DELETE FROM bodies WHERE id = ? AND refs = 0').run(row.id);
+      await this.files.remove(row.file);
+    }
+    return rows.length;
+  }
+
+  /** At start: drop unreferenced bodies, then files that no row names and leftovers in tmp/. */
+  sweep(): { tmpRemoved: number; orphansRemoved: number; bodiesRemoved: number } {
+    const bodiesRemoved = this.db.prepare('DELETE FROM bodies WHERE refs = 0').run().changes;
+    const known = this.db.prepare('SELECT 1 FROM bodies WHERE file = ?');
+    const swept = this.files.sweep((file) => known.get(file) !== undefined);
+    return { ...swept, bodiesRemoved };
+  }
+}
