@@ -7,7 +7,7 @@ NODE_BIN := node_modules/.bin
 DEPS_STAMP := node_modules/.mailnest-installed
 DEBIAN_STAMP := .build/debian-packages
 # Debian packages the tests drive as real clients.
-DEBIAN_PACKAGES :=
+DEBIAN_PACKAGES := swaks libnet-ssleay-perl libio-socket-ssl-perl
 
 .PHONY: all deps debian-deps build run test typecheck bench clean
 
@@ -41,6 +41,7 @@ test: deps debian-deps build typecheck
 	node --import tsx scripts/run-tests.ts
 
 bench: build
+	@for script in scripts/bench-*.ts; do echo "== $$script"; node --import tsx $$script || exit 1; done
 
 clean:
 	rm -rf dist .build

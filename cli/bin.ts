@@ -4,8 +4,8 @@ import { main } from './main.ts';
 import type { Io } from './command.ts';
 
 const io: Io = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
   stdin: process.stdin,
 };
 

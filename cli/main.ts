@@ -7,11 +7,12 @@ import { contextFor, UsageError, type Command, type CommandGroup, type Io } from
 import { aliasCommands } from './commands/alias.ts';
 import { configCommands } from './commands/config.ts';
 import { domainCommands } from './commands/domain.ts';
+import { mailboxCommands, messageCommands } from './commands/mail.ts';
 import { serveCommand } from './commands/serve.ts';
 import { userCommands } from './commands/user.ts';
 import { version } from './version.ts';
 
-const groups: CommandGroup[] = [domainCommands, userCommands, aliasCommands, configCommands];
+const groups: CommandGroup[] = [domainCommands, userCommands, aliasCommands, mailboxCommands, messageCommands, configCommands];
 const topLevel: Record<string, Command> = { serve: serveCommand };
 
 function usage(): string {
@@ -64,7 +65,8 @@ export async function main(argv: string[], io: Io, env: NodeJS.ProcessEnv = proc
       io.stdout(commandHelp(command));
       return 0;
     }
-    return (await command.run(context)) ?? 0;
+    const status = await command.run(context);
+    return typeof status === 'number' ? status : 0;
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr(`mailnest: ${error.message}\n`);

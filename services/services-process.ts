@@ -9,7 +9,15 @@ import { loadConfig, type Config } from './config/index.ts';
 import type { Logger, LogLevel } from './core/log.ts';
 import { portFor, standardPorts, type PortName } from './core/ports.ts';
 import type { Service, ServiceHealth } from './core/service.ts';
+import { createBodyAnalyzer } from './delivery/analyzer.ts';
+import { LocalDelivery } from './delivery/local.ts';
+import { SmtpService } from './smtp/index.ts';
 import { Store } from './store/index.ts';
+import { lockDataFolder, type DataLock } from './store/lock.ts';
+import { ensureCertificate } from './tls/certificate.ts';
+import { StorageStateWatcher } from './core/storage-state.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { WebService, type HealthReport } from './web/index.ts';
 
 export interface ServicesOptions {
@@ -30,6 +38,8 @@ export class ServicesProcess {
   private readonly startedAt = Date.now();
   private phase: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
   private stopping: Promise<void> | undefined;
+  private lock: DataLock | undefined;
+  private storage: StorageStateWatcher | undefined;
 
   private constructor(
     private readonly options: ServicesOptions,
@@ -45,14 +55,17 @@ export class ServicesProcess {
   static async start(options: ServicesOptions): Promise<ServicesProcess> {
     const store = Store.open(options.dataDir);
     let config: Config;
+    let lock: DataLock;
     try {
       config = loadConfig(store, options.overrides).config;
+      lock = lockDataFolder(store.paths.root);
     } catch (error) {
       store.close();
       throw error;
     }
     const logger = options.createLogger(config.logLevel);
     const process = new ServicesProcess(options, store, config, logger);
+    process.lock = lock;
     try {
       await process.startServices();
     } catch (error) {
@@ -62,12 +75,40 @@ export class ServicesProcess {
     return process;
   }
 
+  /** Where a service actually listens (after port 0 was resolved), as host:port strings. */
+  async listening(service: string): Promise<string[]> {
+    const found = this.services.find((s) => s.name === service);
+    return ((await found?.health())?.listening as string[] | undefined) ?? [];
+  }
+
   port(name: PortName): number {
     return this.options.ports?.[name] ?? portFor(name, this.config.portOffset);
   }
 
   private async startServices(): Promise<void> {
     this.logger.info('starting', { data: this.store.paths.root, hostname: this.config.hostname, offset: this.config.portOffset, pid: process.pid });
+    const swept = this.store.mail.sweep();
+    if (swept.tmpRemoved || swept.orphansRemoved || swept.bodiesRemoved) this.logger.info('swept leftovers of interrupted writes', swept);
+    const tls = ensureCertificate(this.store.paths.tls, this.config.hostname);
+    this.logger.info('tls certificate', { source: tls.source, names: tls.subjectAltNames.join(','), expires: tls.validTo.toISOString() });
+    const storage = new StorageStateWatcher(this.store.paths.root, (state) => this.logger.warn('storage state changed', { ...state }));
+    this.storage = storage;
+    if (storage.state.state !== 'ok') this.logger.warn('storage is not ok: mail is refused with temporary failures', { ...storage.state });
+    const delivery = new LocalDelivery(this.store, createBodyAnalyzer, this.logger.child('delivery'));
+    this.services.push(
+      new SmtpService({
+        addresses: this.config.listen,
+        port: this.port('smtp'),
+        hostname: this.config.hostname,
+        tls,
+        maxMessageBytes: this.config.messageSizeLimit,
+        maxRecipients: this.config.maxRecipients,
+        store: this.store,
+        delivery,
+        logger: this.logger.child('smtp'),
+        storage: () => storage.state,
+      }),
+    );
     const web = new WebService({
       addresses: this.config.listen,
       port: this.port('http'),
@@ -91,11 +132,24 @@ export class ServicesProcess {
       pid: process.pid,
       version: this.options.version ?? 'dev',
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      memory: { rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed },
       hostname: this.config.hostname,
       portOffset: this.config.portOffset,
       store: { state: store.ok ? 'ok' : 'failed', ...(store.detail ? { detail: store.detail } : {}) },
+      storage: this.storage?.state ?? { state: 'ok' },
+      setupDone: this.store.isOpen && this.store.isSetUp(),
+      supervisor: this.supervisorReport(),
       services,
     };
+  }
+
+  /** What the firmware supervisor last wrote about itself (run/supervisor.json), or null without one. */
+  private supervisorReport(): unknown {
+    try {
+      return JSON.parse(readFileSync(join(this.store.paths.root, 'run', 'supervisor.json'), 'utf8'));
+    } catch {
+      return null;
+    }
   }
 
   /** Stops services in reverse order, waits for their work, closes the database. */
@@ -110,7 +164,10 @@ export class ServicesProcess {
           this.logger.error('service did not stop cleanly', { service: service.name, error });
         }
       }
+      await this.store.mail.collectGarbage().catch((error: unknown) => this.logger.warn('garbage collection failed', { error }));
+      this.storage?.close();
       this.store.close();
+      this.lock?.release();
       this.phase = 'stopped';
       this.logger.info('stopped');
     })();

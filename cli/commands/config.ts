@@ -1,5 +1,5 @@
 import { configValue, findSetting, formatSetting, loadConfig, resetSetting, schema, storeSetting } from '../../services/config/index.ts';
-import { printJson, table, type CommandGroup } from '../command.ts';
+import { printJson, table, UsageError, type CommandGroup } from '../command.ts';
 
 export const configCommands: CommandGroup = {
   name: 'config',
@@ -32,6 +32,17 @@ export const configCommands: CommandGroup = {
       run({ args, openStore, io }) {
         const removed = resetSetting(openStore(), args[0]!);
         io.stdout(removed ? `${args[0]} is back to its default\n` : `${args[0]} had no stored value\n`);
+      },
+    },
+    reset: {
+      usage: 'config reset --all',
+      summary: 'forget every stored setting (the factory reset; accounts and mail are kept)',
+      options: { all: { type: 'boolean' } },
+      positionals: [0, 0],
+      run({ options, openStore, io }) {
+        if (!options.all) throw new UsageError('config reset forgets every stored setting; confirm with --all (to reset one, use config unset KEY)');
+        const count = openStore().settings.clear();
+        io.stdout(`forgot ${count} stored setting${count === 1 ? '' : 's'}; defaults apply from the next start\n`);
       },
     },
     list: {

@@ -32,26 +32,40 @@ export const serveCommand: Command = {
       if (typeof value === 'string') overrides[key] = value;
     }
     const ports = parsePorts(context.options.port as string[] | undefined);
-    const services = await ServicesProcess.start({ dataDir: context.dataDir, overrides, ports, version, createLogger: (level) => consoleLogger(level).child('serve') });
-    const logger = services.logger;
-
-    await new Promise<void>((resolve) => {
-      let signals = 0;
-      const onSignal = (signal: NodeJS.Signals) => {
-        signals += 1;
-        if (signals > 1) {
-          logger.warn('second signal, exiting without waiting', { signal });
-          process.exit(1);
-        }
-        logger.info('signal received', { signal });
-        services.stop().then(resolve, (error: unknown) => {
-          logger.error('stop failed', { error });
-          resolve();
-        });
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
-    });
+    // Signals are handled from the first moment: one that arrives while the
+    // services are starting stops them as soon as the start is over.
+    let stopRequested: NodeJS.Signals | undefined;
+    let services: ServicesProcess | undefined;
+    let signals = 0;
+    let stopped: () => void = () => {};
+    const done = new Promise<void>((resolve) => (stopped = resolve));
+    const stop = (signal: NodeJS.Signals) => {
+      services!.logger.info('signal received', { signal });
+      services!.stop().then(stopped, (error: unknown) => {
+        services!.logger.error('stop failed', { error });
+        stopped();
+      });
+    };
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals += 1;
+      if (signals > 1) {
+        process.stderr.write(`mailnest: second ${signal}, exiting without waiting\n`);
+        process.exit(1);
+      }
+      if (services) stop(signal);
+      else stopRequested = signal;
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    try {
+      services = await ServicesProcess.start({ dataDir: context.dataDir, overrides, ports, version, createLogger: (level) => consoleLogger(level).child('serve') });
+    } catch (error) {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      throw error;
+    }
+    if (stopRequested) stop(stopRequested);
+    await done;
     return 0;
   },
 };

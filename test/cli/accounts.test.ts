@@ -107,6 +107,13 @@ test('config set, get, list and unset', async (t) => {
   t.is(list.find((s) => s.key === 'message-size-limit')?.value, 20 * 1024 ** 2);
   t.regex(await cliOk(['config', 'unset', 'message-size-limit'], { data }), /back to its default/);
   t.is(await cliOk(['config', 'get', 'message-size-limit'], { data }), '50M\n');
+  await cliOk(['config', 'set', 'hostname', 'mail.example.test'], { data });
+  const refused = await runCli(['config', 'reset'], { data });
+  t.is(refused.code, 2);
+  t.regex(refused.stderr, /confirm with --all/);
+  t.is(await cliOk(['config', 'get', 'hostname'], { data }), 'mail.example.test\n');
+  t.regex(await cliOk(['config', 'reset', '--all'], { data }), /forgot 2 stored settings/);
+  t.notRegex(await cliOk(['config', 'list'], { data }), /stored/);
 });
 
 test('--data defaults to $MAILNEST_DATA', async (t) => {

@@ -1,0 +1,257 @@
+// services/smtp: SMTP on 25 + offset (mail from the internet and the LAN).
+// See README.md for the RFCs and the invariants.
+
+import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import type { Logger } from '../core/log.ts';
+import { closeAll, listenAll } from '../core/listen.ts';
+import type { Service, ServiceHealth, ServiceState } from '../core/service.ts';
+import type { StorageState } from '../core/storage-state.ts';
+import type { LocalDelivery } from '../delivery/local.ts';
+import { AddressError, QuotaExceededError, type Account, type Resolution, type Store } from '../store/index.ts';
+import { installEnhancedCodeOverride, smtpError } from './replies.ts';
+import { traceHeaders } from './trace.ts';
+
+export interface SmtpOptions {
+  addresses: readonly string[];
+  port: number;
+  hostname: string;
+  tls: { key: string; cert: string };
+  maxMessageBytes: number;
+  maxRecipients: number;
+  store: Store;
+  delivery: LocalDelivery;
+  logger: Logger;
+  /** How long stop() waits for messages still streaming in before dropping their connections. */
+  drainMs?: number;
+  /** The supervisor's view of the data disk; mail is refused for now while it is not ok. */
+  storage?: () => StorageState;
+}
+
+const diskFull = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+const diskBroken = new Set(['EROFS', 'EIO', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_BUSY']);
+
+export class SmtpService implements Service {
+  readonly name = 'smtp';
+  private state: ServiceState = 'stopped';
+  private servers: SMTPServer[] = [];
+  private listening: string[] = [];
+  private readonly resolutions = new WeakMap<SMTPServerAddress, Resolution & { kind: 'local' }>();
+  private inFlight = new Set<Promise<unknown>>();
+  private delivered = 0;
+  private rejected = 0;
+
+  constructor(private readonly options: SmtpOptions) {
+    installEnhancedCodeOverride();
+  }
+
+  async start(): Promise<void> {
+    this.state = 'starting';
+    try {
+      const listeners = await listenAll(
+        () => {
+          const smtp = new SMTPServer(this.serverOptions());
+          smtp.on('error', (error: Error) => this.options.logger.warn('connection error', { error }));
+          this.servers.push(smtp);
+          return smtp.server;
+        },
+        this.options.addresses,
+        this.options.port,
+        this.options.logger,
+        'smtp',
+      );
+      this.servers = this.servers.filter((smtp) => listeners.servers.includes(smtp.server));
+      this.listening = listeners.listening;
+    } catch (error) {
+      this.state = 'failed';
+      throw error;
+    }
+    this.state = 'running';
+    for (const addr of this.listening) this.options.logger.info('listening', { addr });
+  }
+
+  /** Stops accepting, lets messages being received finish, then closes the remaining sessions with 421. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopping';
+    const closed = closeAll(
+      this.servers.map((smtp) => smtp.server),
+      0,
+    );
+    const deadline = Date.now() + (this.options.drainMs ?? 30_000);
+    while (this.inFlight.size > 0 && Date.now() < deadline) {
+      await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, 250))]);
+    }
+    for (const smtp of this.servers) {
+      for (const connection of smtp.connections) {
+        connection.send(421, `${this.options.hostname} Service shutting down, try again later`);
+        connection.close();
+      }
+    }
+    await closed;
+    this.state = 'stopped';
+  }
+
+  health(): ServiceHealth {
+    return { state: this.state, listening: this.listening, delivered: this.delivered, rejected: this.rejected, receiving: this.inFlight.size };
+  }
+
+  private serverOptions(): SMTPServerOptions {
+    return {
+      name: this.options.hostname,
+      banner: 'Mailnest ESMTP',
+      key: this.options.tls.key,
+      cert: this.options.tls.cert,
+      minVersion: 'TLSv1.2',
+      size: this.options.maxMessageBytes,
+      rejectOversized: true,
+      maxRecipients: this.options.maxRecipients,
+      maxClients: 200,
+      socketTimeout: 5 * 60_000,
+      closeTimeout: 30_000,
+      // Port 25 is for mail arriving from other servers; people log in on 587/465.
+      disabledCommands: ['AUTH'],
+      authOptional: true,
+      hideENHANCEDSTATUSCODES: false,
+      hidePIPELINING: false,
+      hide8BITMIME: false,
+      hideSMTPUTF8: false,
+      hideDSN: true,
+      hideREQUIRETLS: true,
+      // Reverse DNS would query the network resolver for every client; the policy stage will do it through ours.
+      disableReverseLookup: true,
+      logger: false,
+      onConnect: (session, callback) => {
+        this.options.logger.info('connect', { cid: session.id, client: session.remoteAddress });
+        callback();
+      },
+      onClose: (session) => {
+        this.options.logger.debug('disconnect', { cid: session.id });
+      },
+      onMailFrom: (address, session, callback) => callback(this.checkSender(address, session)),
+      onRcptTo: (address, session, callback) => callback(this.checkRecipient(address, session)),
+      onData: (stream, session, callback) => {
+        const work = this.receive(stream, session).then(
+          (reply) => callback(null, reply),
+          (error: Error) => callback(error),
+        );
+        this.inFlight.add(work);
+        void work.finally(() => this.inFlight.delete(work));
+      },
+    };
+  }
+
+  private checkSender(address: SMTPServerAddress, session: SMTPServerSession): Error | null {
+    if (this.state !== 'running') return smtpError(421, '4.3.2', 'Service shutting down, try again later');
+    const storage = this.options.storage?.();
+    if (storage?.state === 'nearly-full') return smtpError(452, '4.3.1', 'Insufficient system storage, try again later');
+    if (storage?.state === 'read-only') return smtpError(451, '4.3.0', 'Local error in processing (storage unavailable), try again later');
+    this.options.logger.debug('mail from', { cid: session.id, from: address.address || '<>' });
+    return null;
+  }
+
+  /** RFC 5321 §3.3 and §4.2: decide each recipient at RCPT time. Never relay for an unauthenticated client. */
+  private checkRecipient(address: SMTPServerAddress, session: SMTPServerSession): Error | null {
+    const log = (reason: string) => {
+      this.rejected += 1;
+      this.options.logger.info('recipient refused', { cid: session.id, to: address.address, reason });
+    };
+    let resolution: Resolution;
+    try {
+      resolution = this.options.store.recipients.resolve(address.address);
+    } catch (error) {
+      if (!(error instanceof AddressError)) throw error;
+      log('bad address');
+      return smtpError(553, '5.1.3', `Bad recipient address syntax: ${error.message}`);
+    }
+    if (resolution.kind === 'remote') {
+      log('relay');
+      return smtpError(554, '5.7.1', `Relay access denied: ${resolution.address} is not a local address`);
+    }
+    if (resolution.kind === 'unknown' || (resolution.accounts.length === 0 && resolution.external.length === 0 && resolution.disabled.length === 0)) {
+      log('unknown');
+      return smtpError(550, '5.1.1', `No such user here: ${resolution.address}`);
+    }
+    if (resolution.accounts.length === 0 && resolution.external.length === 0) {
+      log('disabled');
+      return smtpError(550, '5.2.1', `Mailbox disabled: ${resolution.address}`);
+    }
+    const declared = Number(session.envelope.mailFrom && session.envelope.mailFrom.args ? session.envelope.mailFrom.args.SIZE ?? 0 : 0) || 0;
+    const full = resolution.accounts.find((account) => !this.options.store.mail.fits(account.id, Math.max(declared, 1)));
+    if (full) {
+      log('over quota');
+      return smtpError(452, '4.2.2', `Mailbox full: ${resolution.address}, try again later`);
+    }
+    this.resolutions.set(address, resolution);
+    return null;
+  }
+
+  private async receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    const envelope = session.envelope;
+    const sender = envelope.mailFrom ? envelope.mailFrom.address : '';
+    const recipients = envelope.rcptTo.map((r) => r.address);
+    const prefix = traceHeaders({
+      sender,
+      heloName: session.hostNameAppearsAs || 'unknown',
+      clientAddress: session.remoteAddress,
+      hostname: this.options.hostname,
+      // RFC 6531 §3.7.3: with SMTPUTF8, ESMTP becomes UTF8SMTP.
+      protocol: envelope.smtpUtf8 ? session.transmissionType.replace(/^E?SMTP/, 'UTF8SMTP') : session.transmissionType,
+      id: session.id,
+      recipients,
+      tls: session.tlsOptions ? { protocol: session.tlsOptions.version ?? 'TLS', cipher: session.tlsOptions.name } : undefined,
+    });
+    const log = this.options.logger.with({ cid: session.id });
+    let result;
+    try {
+      result = await this.options.delivery.receive(stream as AsyncIterable<Buffer>, { prefix, maxBytes: this.options.maxMessageBytes + prefix.length });
+    } catch (error) {
+      throw this.storageError(error, log);
+    }
+    if (!result.ok) {
+      this.rejected += 1;
+      log.info('message refused', { reason: 'too large', bytes: result.bytes });
+      throw smtpError(552, '5.3.4', `Message too big: the limit is ${this.options.maxMessageBytes} bytes`);
+    }
+    const accounts: Account[] = [];
+    const external: string[] = [];
+    for (const rcpt of envelope.rcptTo) {
+      const resolution = this.resolutions.get(rcpt);
+      if (!resolution) continue;
+      accounts.push(...resolution.accounts);
+      external.push(...resolution.external);
+    }
+    try {
+      const report = this.options.delivery.deliver(result.body, { accounts, external }, sender);
+      this.delivered += 1;
+      log.info('delivered', {
+        from: sender || '<>',
+        to: recipients.join(','),
+        size: result.body.file.size,
+        mailboxes: report.delivered.map((d) => `${d.accountId}/${d.mailbox}/${d.uid}`).join(','),
+        ...(report.held.length ? { held: report.held.join(',') } : {}),
+      });
+      if (report.held.length) {
+        log.warn('forward held: outbound delivery is not available yet', { held: report.held.join(',') });
+        return `2.0.0 Ok: delivered to ${report.delivered.length} mailbox${report.delivered.length === 1 ? '' : 'es'}; forward to ${report.held.join(', ')} is held until outbound delivery is available (id ${session.id})`;
+      }
+      return `2.0.0 Ok: delivered (id ${session.id})`;
+    } catch (error) {
+      await this.options.delivery.discard(result.body);
+      if (error instanceof QuotaExceededError) {
+        this.rejected += 1;
+        log.info('message refused', { reason: 'over quota', account: error.account });
+        throw smtpError(452, '4.2.2', `Mailbox full: ${error.account}, try again later`);
+      }
+      throw this.storageError(error, log);
+    }
+  }
+
+  /** Disk full or read-only: a temporary failure, so the sender keeps the message and retries. */
+  private storageError(error: unknown, log: Logger): Error {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    log.error('could not store message', { error, code });
+    if (diskFull.has(code)) return smtpError(452, '4.3.1', 'Insufficient system storage, try again later');
+    if (diskBroken.has(code)) return smtpError(451, '4.3.0', 'Local error in processing (storage unavailable), try again later');
+    return smtpError(451, '4.3.0', 'Local error in processing, try again later');
+  }
+}

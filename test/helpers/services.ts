@@ -1,0 +1,42 @@
+// The services process started in the test's own process, on 127.0.0.1 with
+// ephemeral ports and a temporary data folder.
+
+import type { ExecutionContext } from 'ava';
+import { memoryLogger } from '../../services/core/log.ts';
+import type { PortName } from '../../services/core/ports.ts';
+import { ServicesProcess } from '../../services/services-process.ts';
+import { tempDataDir } from './data-dir.ts';
+
+export interface TestServices {
+  services: ServicesProcess;
+  data: string;
+  ports: Record<string, number>;
+  logs: string[];
+}
+
+const allEphemeral: Partial<Record<PortName, number>> = { http: 0, smtp: 0 };
+
+export async function startServices(t: ExecutionContext, options: { data?: string; overrides?: Record<string, string> } = {}): Promise<TestServices> {
+  const data = options.data ?? tempDataDir(t);
+  const { logger, lines } = memoryLogger('debug');
+  const services = await ServicesProcess.start({
+    dataDir: data,
+    overrides: { listen: '127.0.0.1', hostname: 'mx.example.test', ...options.overrides },
+    ports: allEphemeral,
+    createLogger: () => logger,
+  });
+  t.teardown(() => services.stop());
+  const ports: Record<string, number> = {};
+  for (const service of services.services) {
+    const first = (await services.listening(service.name))[0];
+    if (first) ports[service.name] = Number(first.slice(first.lastIndexOf(':') + 1));
+  }
+  return { services, data, ports, logs: lines };
+}
+
+/** A domain with users alice, bob (password "secret") made through the store. */
+export async function addFamily(services: ServicesProcess, domain = 'example.test'): Promise<void> {
+  const store = services.store;
+  store.domains.add(domain);
+  for (const user of ['alice', 'bob']) await store.accounts.add({ address: `${user}@${domain}`, password: 'secret' });
+}
