@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { standardPorts } from '../../services/core/ports.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const mailnestBin = fileURLToPath(new URL('../../bin/mailnest', import.meta.url));
@@ -11,6 +12,11 @@ function checkBuilt(): void {
   if (!existsSync(new URL('../../dist/mailnest.js', import.meta.url))) {
     throw new Error('dist/mailnest.js is missing: run `make build` (make test does it) before the tests');
   }
+}
+
+/** `--port NAME=0` for every service, so that a test's serve never takes a fixed port; later flags override. */
+export function ephemeralPortFlags(): string[] {
+  return Object.keys(standardPorts).flatMap((name) => ['--port', `${name}=0`]);
 }
 
 export interface CliResult {
@@ -55,10 +61,10 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `mailnest serve` on 127.0.0.1 with the given extra flags. */
+/** Starts `mailnest serve` on 127.0.0.1, every service on a free port unless `flags` say otherwise. */
 export function startServe(data: string, flags: string[] = []): ServeProcess {
   checkBuilt();
-  const child = spawn(mailnestBin, ['serve', '--data', data, '--listen', '127.0.0.1', ...flags], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MAILNEST_DATA: '' } });
+  const child = spawn(mailnestBin, ['serve', '--data', data, '--listen', '127.0.0.1', ...ephemeralPortFlags(), ...flags], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MAILNEST_DATA: '' } });
   let output = '';
   const waiters = new Set<() => void>();
   const onData = (chunk: Buffer) => {

@@ -3,7 +3,7 @@
 
 import type { ExecutionContext } from 'ava';
 import { memoryLogger } from '../../services/core/log.ts';
-import type { PortName } from '../../services/core/ports.ts';
+import { standardPorts, type PortName } from '../../services/core/ports.ts';
 import { ServicesProcess } from '../../services/services-process.ts';
 import { tempDataDir } from './data-dir.ts';
 
@@ -14,7 +14,7 @@ export interface TestServices {
   logs: string[];
 }
 
-const allEphemeral: Partial<Record<PortName, number>> = { http: 0, smtp: 0 };
+const allEphemeral = Object.fromEntries(Object.keys(standardPorts).map((name) => [name, 0])) as Record<PortName, number>;
 
 export async function startServices(t: ExecutionContext, options: { data?: string; overrides?: Record<string, string> } = {}): Promise<TestServices> {
   const data = options.data ?? tempDataDir(t);

@@ -3,7 +3,7 @@
 import test from 'ava';
 import { createServer } from 'node:net';
 import { request } from 'node:http';
-import { runCli, startServe } from '../helpers/cli.ts';
+import { ephemeralPortFlags, runCli, startServe } from '../helpers/cli.ts';
 import { tempDataDir } from '../helpers/data-dir.ts';
 
 test('serve answers /healthz with each service state and stops cleanly on SIGTERM', async (t) => {
@@ -47,7 +47,7 @@ test('an invalid setting stops the start with one line naming it', async (t) => 
   t.is(result.stderr, 'mailnest: setting port-offset: "lots" is not a whole number (from the command line); expected a whole number from 0 to 60000\n');
 
   await runCli(['config', 'set', 'max-recipients', '5'], { data });
-  const stored = await runCli(['serve', '--data', data, '--listen', '127.0.0.1', '--max-recipients', '0']);
+  const stored = await runCli(['serve', '--data', data, '--listen', '127.0.0.1', ...ephemeralPortFlags(), '--max-recipients', '0']);
   t.regex(stored.stderr, /^mailnest: setting max-recipients: 0 is outside 1\.\.10000 \(from the command line\)/);
 });
 
@@ -57,7 +57,7 @@ test('a port already in use is reported, not a stack trace', async (t) => {
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
   const port = (blocker.address() as { port: number }).port;
-  const result = await runCli(['serve', '--data', data, '--listen', '127.0.0.1', '--port', `http=${port}`]);
+  const result = await runCli(['serve', '--data', data, '--listen', '127.0.0.1', ...ephemeralPortFlags(), '--port', `http=${port}`]);
   t.is(result.code, 1);
   t.regex(result.stderr, new RegExp(`^mailnest: web: port ${port} on 127\\.0\\.0\\.1 is already in use`));
 });
