@@ -7,7 +7,7 @@ NODE_BIN := node_modules/.bin
 DEPS_STAMP := node_modules/.mailnest-installed
 DEBIAN_STAMP := .build/debian-packages
 # Debian packages the tests drive as real clients.
-DEBIAN_PACKAGES := swaks libnet-ssleay-perl libio-socket-ssl-perl
+DEBIAN_PACKAGES := swaks libnet-ssleay-perl libio-socket-ssl-perl curl isync fetchmail
 
 .PHONY: all deps debian-deps build run test typecheck bench clean
 
@@ -31,8 +31,9 @@ debian-deps:
 build: deps
 	node --import tsx scripts/build.ts
 
+# Development runs through the firmware supervisor, with simulated hardware (LED changes go to the log).
 run: build
-	bin/mailnest serve --data ./var --port-offset 10000 --listen 127.0.0.1
+	bin/mailnest firmware --data ./var --port-offset 10000 --listen 127.0.0.1
 
 typecheck: deps
 	$(NODE_BIN)/tsc --noEmit -p .

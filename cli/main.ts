@@ -7,17 +7,21 @@ import { contextFor, UsageError, type Command, type CommandGroup, type Io } from
 import { aliasCommands } from './commands/alias.ts';
 import { configCommands } from './commands/config.ts';
 import { domainCommands } from './commands/domain.ts';
+import { firmwareCommand } from './commands/firmware.ts';
 import { mailboxCommands, messageCommands } from './commands/mail.ts';
 import { serveCommand } from './commands/serve.ts';
 import { userCommands } from './commands/user.ts';
 import { version } from './version.ts';
 
 const groups: CommandGroup[] = [domainCommands, userCommands, aliasCommands, mailboxCommands, messageCommands, configCommands];
-const topLevel: Record<string, Command> = { serve: serveCommand };
+const topLevel: Record<string, Command> = { serve: serveCommand, firmware: firmwareCommand };
 
 function usage(): string {
   const lines = ['usage: mailnest COMMAND [ARGS] [--data DIR]', '', 'Commands:'];
-  const entries: [string, string][] = [['serve', serveCommand.summary]];
+  const entries: [string, string][] = [
+    ['serve', serveCommand.summary],
+    ['firmware', firmwareCommand.summary],
+  ];
   for (const group of groups) for (const command of Object.values(group.commands)) entries.push([command.usage.replace(/ \[--json\]| --password-stdin.*| \[--.*$/, ''), command.summary]);
   const width = Math.max(...entries.map(([u]) => u.length));
   for (const [u, s] of entries) lines.push(`  ${u.padEnd(width)}  ${s}`);

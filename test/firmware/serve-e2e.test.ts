@@ -1,0 +1,72 @@
+// End to end: the supervisor runs the real, bundled `mailnest serve` (run
+// `make build` first), probes it, restarts it when it is killed, and its
+// report reaches /healthz through <data>/run/supervisor.json. The factory
+// reset runs the real `mailnest config reset --all`.
+
+import test from 'ava';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { resetCommandLine, serveLaunch } from '../../firmware/launch.ts';
+import { cliOk, repoRoot } from '../helpers/cli.ts';
+import { startSupervisor, until } from './helpers.ts';
+
+const bundle = join(repoRoot, 'dist', 'mailnest.js');
+
+async function healthz(port: number): Promise<Record<string, any>> {
+  const response = await fetch(`http://127.0.0.1:${port}/healthz`, { headers: { connection: 'close' } });
+  return (await response.json()) as Record<string, any>;
+}
+
+test('the supervisor runs `mailnest serve`, restarts it when killed, and /healthz carries its report', async (t) => {
+  if (!existsSync(bundle)) throw new Error('dist/mailnest.js is missing: run `make build` (make test does it) before the tests');
+  const node = { node: process.execPath, nodeFlags: ['--enable-source-maps'], bundle };
+  const h = await startSupervisor(t, {
+    launch: (data, ports) => serveLaunch({ ...node, dataDir: data, portOffset: 0, ports, listen: '127.0.0.1', extra: ['--hostname', 'mx.example.test'] }),
+    resetCommand: (data) => resetCommandLine({ ...node, dataDir: data }),
+    timings: { probeIntervalMs: 100, greetingIntervalMs: 300, stopTimeoutMs: 10_000, startTimeoutMs: 60_000 },
+  });
+  const port = h.launch.ports.http;
+  const first = await h.waitFor('healthy', undefined, { timeoutMs: 60_000 });
+  // A fresh data folder has no domain and no user yet.
+  await h.waitFor('state', (e) => e.led === 'setup-not-done');
+
+  await until(async () => (await healthz(port)).supervisor?.led === 'setup-not-done', '/healthz to carry the supervisor report', 20_000);
+  const before = await healthz(port);
+  t.is(before.pid, first.pid);
+  t.like(before.supervisor, { state: 'healthy', led: 'setup-not-done', services: { restarts: 0 }, storage: { state: 'ok' }, hardware: 'simulated' });
+
+  // A greeting round has passed against the real SMTP service.
+  const probes = h.events.length;
+  await until(() => h.events.slice(probes).filter((e) => e.type === 'probe' && e.verdict.verdict === 'ok').length >= 5, 'five good probe rounds', 20_000);
+  t.false(h.events.some((e) => e.type === 'restart'));
+
+  const from = h.events.length;
+  process.kill(first.pid!, 'SIGKILL');
+  const restart = await h.waitFor('restart', undefined, { from });
+  t.regex(restart.reason, /killed by SIGKILL/);
+  await h.waitFor('state', (e) => e.led === 'degraded', { from });
+  const second = await h.waitFor('healthy', undefined, { from, timeoutMs: 60_000 });
+  await until(async () => {
+    const report = (await healthz(port)).supervisor;
+    return report?.services?.pid === second.pid && report.state === 'healthy';
+  }, '/healthz to name the new pid', 20_000);
+  const after = await healthz(port);
+  t.is(after.pid, second.pid);
+  t.like(after.supervisor, { services: { restarts: 1 } });
+  t.regex(after.supervisor.services.lastRestart.reason, /killed by SIGKILL/);
+
+  // Setting up a domain and a user turns the LED to healthy.
+  await cliOk(['domain', 'add', 'example.test'], { data: h.data });
+  await cliOk(['user', 'add', 'alice@example.test', '--password-stdin'], { data: h.data, stdin: 'secret\n' });
+  await h.waitFor('state', (e) => e.led === 'healthy', { from });
+
+  // The factory reset forgets stored settings and keeps accounts.
+  await cliOk(['config', 'set', 'max-recipients', '5'], { data: h.data });
+  const resetFrom = h.events.length;
+  h.supervisor.factoryReset('test');
+  const done = await h.waitFor('factory-reset', (e) => e.phase === 'done', { from: resetFrom, timeoutMs: 60_000 });
+  t.true(done.ok, done.detail);
+  await h.waitFor('healthy', undefined, { from: resetFrom, timeoutMs: 60_000 });
+  t.regex(await cliOk(['config', 'get', 'max-recipients'], { data: h.data }), /^100\b/);
+  t.regex(await cliOk(['user', 'list'], { data: h.data }), /alice@example\.test/);
+});
