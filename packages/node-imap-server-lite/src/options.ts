@@ -1,0 +1,139 @@
+// Server options, their defaults, and the logger and event hooks the
+// application plugs in. Every limit that protects memory or time is here,
+// with the value it has when the application says nothing.
+
+import type { Socket } from 'node:net';
+import type { SecureContext, TLSSocket } from 'node:tls';
+import type { ImapBackend } from './backend.ts';
+
+export interface ImapLogger {
+  debug?(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface AuthFailureEvent {
+  sessionId: string;
+  remoteAddress: string;
+  username: string;
+  mechanism: 'LOGIN' | 'PLAIN';
+  /** Failures so far on this connection, this one included. */
+  failures: number;
+}
+
+export interface AuthSuccessEvent {
+  sessionId: string;
+  remoteAddress: string;
+  username: string;
+  mechanism: 'LOGIN' | 'PLAIN';
+}
+
+export interface ImapServerOptions<User = unknown, Mailbox = unknown> {
+  backend: ImapBackend<User, Mailbox>;
+  /** Hierarchy separator of mailbox names (one character). */
+  separator?: string;
+  /** Host name in the greeting. */
+  serverName?: string;
+  /** Fields of the ID response (RFC 2971); `name` defaults to "node-imap-server-lite". */
+  id?: Record<string, string>;
+  /** For STARTTLS on a plain port. Without it STARTTLS is not offered. Implicit TLS: pass a TLSSocket to `handle()`. */
+  tls?: SecureContext;
+  /**
+   * Whether a connection counts as secure: LOGIN and AUTHENTICATE are offered
+   * only on secure connections (LOGINDISABLED otherwise). Default: TLS, or a
+   * loopback peer.
+   */
+  isSecure?: (socket: Socket | TLSSocket, encrypted: boolean) => boolean;
+  /** Octets in one command line. Default 64 KiB. */
+  maxLineLength?: number;
+  /** Octets in one literal other than an APPEND message. Default 1 MiB. */
+  maxLiteralSize?: number;
+  /** Octets in one command, literals included (APPEND's message excluded). Default 2 MiB. */
+  maxCommandSize?: number;
+  /** Octets in one APPEND message (APPENDLIMIT). Default 50 MiB. */
+  appendLimit?: number;
+  /** Commands parsed ahead of execution. Default 32. */
+  maxPendingCommands?: number;
+  /** Milliseconds an authenticated connection may stay silent, IDLE included. Default 30 min (RFC 3501 §5.4) plus jitter. */
+  idleTimeoutMs?: number;
+  /** Random extra to the idle timeout, so client and server do not time out at the same instant. Default 60 s. */
+  idleTimeoutJitterMs?: number;
+  /** Milliseconds before login. Default 60 s. */
+  preAuthTimeoutMs?: number;
+  /** Delay before answering a failed login. Default 2 s. */
+  authFailureDelayMs?: number;
+  /** Failed logins on one connection before it is closed. Default 5. */
+  maxAuthFailures?: number;
+  /** Advertise UTF8=ACCEPT (RFC 6855). Default true. */
+  utf8Accept?: boolean;
+  logger?: ImapLogger;
+  /** Called for every failed login (after the event), e.g. by a ban service. */
+  onAuthFailure?: (event: AuthFailureEvent) => void;
+}
+
+export interface ResolvedOptions<User = unknown, Mailbox = unknown> {
+  backend: ImapBackend<User, Mailbox>;
+  separator: string;
+  serverName: string;
+  id: Record<string, string>;
+  tls: SecureContext | undefined;
+  isSecure: (socket: Socket | TLSSocket, encrypted: boolean) => boolean;
+  maxLineLength: number;
+  maxLiteralSize: number;
+  maxCommandSize: number;
+  appendLimit: number;
+  maxPendingCommands: number;
+  idleTimeoutMs: number;
+  idleTimeoutJitterMs: number;
+  preAuthTimeoutMs: number;
+  authFailureDelayMs: number;
+  maxAuthFailures: number;
+  utf8Accept: boolean;
+  logger: ImapLogger;
+  onAuthFailure: ((event: AuthFailureEvent) => void) | undefined;
+}
+
+const silentLogger: ImapLogger = { info() {}, warn() {}, error() {} };
+
+function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}
+
+function defaultIsSecure(socket: Socket | TLSSocket, encrypted: boolean): boolean {
+  return encrypted || isLoopback(socket.remoteAddress);
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < 0) throw new TypeError(`node-imap-server-lite: option ${name} must be a non-negative number, not ${value}`);
+  return value;
+}
+
+export function resolveOptions<User, Mailbox>(options: ImapServerOptions<User, Mailbox>): ResolvedOptions<User, Mailbox> {
+  if (!options.backend) throw new TypeError('node-imap-server-lite: the backend option is required');
+  const separator = options.separator ?? '/';
+  if (separator.length !== 1 || /[\s"\\*%(){}\]\x00-\x1f\x7f]/.test(separator)) throw new TypeError(`node-imap-server-lite: the separator must be one plain character, not ${JSON.stringify(separator)}`);
+  return {
+    backend: options.backend,
+    separator,
+    serverName: options.serverName ?? 'localhost',
+    id: { name: 'node-imap-server-lite', ...options.id },
+    tls: options.tls,
+    isSecure: options.isSecure ?? defaultIsSecure,
+    maxLineLength: positive('maxLineLength', options.maxLineLength, 64 * 1024),
+    maxLiteralSize: positive('maxLiteralSize', options.maxLiteralSize, 1024 * 1024),
+    maxCommandSize: positive('maxCommandSize', options.maxCommandSize, 2 * 1024 * 1024),
+    appendLimit: positive('appendLimit', options.appendLimit, 50 * 1024 * 1024),
+    maxPendingCommands: Math.max(1, positive('maxPendingCommands', options.maxPendingCommands, 32)),
+    idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs, 30 * 60 * 1000),
+    idleTimeoutJitterMs: positive('idleTimeoutJitterMs', options.idleTimeoutJitterMs, 60 * 1000),
+    preAuthTimeoutMs: positive('preAuthTimeoutMs', options.preAuthTimeoutMs, 60 * 1000),
+    authFailureDelayMs: positive('authFailureDelayMs', options.authFailureDelayMs, 2000),
+    maxAuthFailures: Math.max(1, positive('maxAuthFailures', options.maxAuthFailures, 5)),
+    utf8Accept: options.utf8Accept ?? true,
+    logger: options.logger ?? silentLogger,
+    onAuthFailure: options.onAuthFailure,
+  };
+}

@@ -1,0 +1,175 @@
+// Running a search: the backend answers it when it can (`backend.search`);
+// otherwise the library matches messages one by one, reading through the
+// backend's fetch iterator only what the keys need (flags and sizes always,
+// the header for header and date keys, the text for BODY and TEXT).
+//
+// Matching follows RFC 3501 §6.4.4: strings match as case-insensitive
+// substrings of the decoded text; dates compare calendar days, "disregarding
+// time and timezone" (the Date: header's own day for SENT*, the UTC day of
+// INTERNALDATE otherwise).
+
+import { Readable } from 'node:stream';
+import type { ByteSource, FetchedMessage, SearchKey, SearchResult } from '../backend.ts';
+import { parseHeaderDate, utcDayOf } from '../protocol/dates.ts';
+import type { SelectedMailbox } from '../session/selected.ts';
+import type { Session } from '../session/session.ts';
+import { uidSetFromSorted, uidSetHas, uidSetIntersect, type UidSet } from '../uid-set.ts';
+import { addressSearchText } from './addresses.ts';
+import { bodyText, headerValue, parseHeader, type HeaderField } from './mime-text.ts';
+import { scopeOf } from './query.ts';
+
+const maxHeaderBytes = 1024 * 1024;
+const addressFields = new Set(['FROM', 'TO', 'CC', 'BCC', 'SENDER', 'REPLY-TO']);
+const maxBodyBytes = 32 * 1024 * 1024;
+
+export async function runSearch(session: Session, view: SelectedMailbox, key: SearchKey, withModseq: boolean): Promise<SearchResult & { uids: UidSet }> {
+  const ctx = session.context();
+  const scope = scopeOf(key, view.allUids(), uidSetIntersect);
+  if (scope.length === 0) return { uids: [] };
+  if (session.backend.search) {
+    const answer = await session.backend.search(ctx, view.handle, { key, scope });
+    if (answer) {
+      // Only what the client has been told of (new messages wait for EXISTS).
+      const known = uidSetIntersect(answer.uids, scope);
+      return { uids: known, highestModseq: answer.highestModseq };
+    }
+  }
+  const needs = { header: false, body: false };
+  analyse(key, needs);
+  const matched: number[] = [];
+  let highestModseq = 0;
+  const now = Date.now();
+  const messages = await session.backend.fetch(ctx, view.handle, scope, { want: { sections: needs.header || needs.body } });
+  for await (const message of messages) {
+    if (view.seqOf(message.uid) === 0) continue;
+    const loaded = new LoadedMessage(message, now);
+    if (needs.header) await loaded.loadHeader();
+    if (needs.body) await loaded.loadBody();
+    if (matches(key, loaded)) {
+      matched.push(message.uid);
+      if (message.modseq > highestModseq) highestModseq = message.modseq;
+    }
+  }
+  return { uids: uidSetFromSorted(matched), highestModseq: withModseq && matched.length > 0 ? highestModseq : undefined };
+}
+
+function analyse(key: SearchKey, needs: { header: boolean; body: boolean }): void {
+  switch (key.type) {
+    case 'header':
+    case 'sentdate':
+      needs.header = true;
+      break;
+    case 'body':
+      needs.header = true;
+      needs.body = true;
+      break;
+    case 'text':
+      needs.header = true;
+      needs.body = true;
+      break;
+    case 'not':
+      analyse(key.key, needs);
+      break;
+    case 'or':
+      analyse(key.left, needs);
+      analyse(key.right, needs);
+      break;
+    case 'and':
+      for (const inner of key.keys) analyse(inner, needs);
+      break;
+  }
+}
+
+async function readAll(source: ByteSource, limit: number): Promise<Buffer> {
+  if (Buffer.isBuffer(source.stream)) return source.stream.subarray(0, limit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const stream = source.stream;
+  for await (const chunk of stream) {
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    chunks.push(bytes.subarray(0, Math.max(0, limit - size)));
+    size += bytes.length;
+    if (size >= limit) break;
+  }
+  if (stream instanceof Readable && !stream.destroyed) stream.destroy();
+  return Buffer.concat(chunks);
+}
+
+class LoadedMessage {
+  header: HeaderField[] = [];
+  headerText = '';
+  body = '';
+
+  constructor(
+    readonly message: FetchedMessage,
+    readonly now: number,
+  ) {}
+
+  async loadHeader(): Promise<void> {
+    const raw = await readAll(await this.message.section({ part: [], text: 'HEADER' }), maxHeaderBytes);
+    this.header = parseHeader(raw);
+    this.headerText = this.header.map((field) => `${field.name}: ${field.value}`).join('\n').toLowerCase();
+  }
+
+  async loadBody(): Promise<void> {
+    const raw = await readAll(await this.message.section({ part: [], text: 'TEXT' }), maxBodyBytes);
+    this.body = bodyText(this.header, raw).toLowerCase();
+  }
+}
+
+function contains(haystack: string, needle: string): boolean {
+  return haystack.includes(needle.toLowerCase());
+}
+
+function compareDay(day: number, target: number, comparison: 'before' | 'on' | 'since'): boolean {
+  if (comparison === 'before') return day < target;
+  if (comparison === 'on') return day === target;
+  return day >= target;
+}
+
+function matches(key: SearchKey, m: LoadedMessage): boolean {
+  const message = m.message;
+  switch (key.type) {
+    case 'all':
+      return true;
+    case 'uid':
+      return uidSetHas(key.uids, message.uid);
+    case 'flag': {
+      const wanted = key.flag.toLowerCase();
+      const has = message.flags.some((flag) => flag.toLowerCase() === wanted);
+      return has === key.set;
+    }
+    case 'header': {
+      const fields = m.header.filter((field) => field.name === key.field);
+      // RFC 3501 §6.4.4: an empty string matches every message that has the field.
+      if (key.value === '') return fields.length > 0;
+      const addresses = addressFields.has(key.field);
+      return fields.some((field) => contains(field.value.toLowerCase(), key.value) || (addresses && contains(addressSearchText(field.value).toLowerCase(), key.value)));
+    }
+    case 'body':
+      return contains(m.body, key.value);
+    case 'text':
+      return contains(m.headerText, key.value) || contains(m.body, key.value);
+    case 'internaldate':
+      return compareDay(utcDayOf(message.internalDate), key.day, key.comparison);
+    case 'sentdate': {
+      const parsed = parseHeaderDate(headerValue(m.header, 'DATE') ?? '');
+      const day = parsed ? parsed.day : utcDayOf(message.internalDate);
+      return compareDay(day, key.day, key.comparison);
+    }
+    case 'age': {
+      const age = (m.now - message.internalDate.getTime()) / 1000;
+      return key.comparison === 'older' ? age >= key.seconds : age <= key.seconds;
+    }
+    case 'size':
+      return key.comparison === 'larger' ? message.size > key.size : message.size < key.size;
+    case 'modseq':
+      return message.modseq >= key.modseq;
+    case 'not':
+      return !matches(key.key, m);
+    case 'or':
+      return matches(key.left, m) || matches(key.right, m);
+    case 'and':
+      return key.keys.every((inner) => matches(inner, m));
+  }
+}

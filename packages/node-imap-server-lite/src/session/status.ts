@@ -1,0 +1,43 @@
+// STATUS items (RFC 3501 §6.3.10, RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE,
+// RFC 9051 DELETED, RFC 7889 APPENDLIMIT), shared by STATUS and LIST-STATUS
+// (RFC 5819).
+
+import type { ArgReader } from '../protocol/args.ts';
+import { ResponseBuilder } from '../protocol/encode.ts';
+import { ParseError } from '../protocol/parser.ts';
+import type { Session } from './session.ts';
+
+const items = ['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ', 'SIZE', 'DELETED', 'APPENDLIMIT'] as const;
+export type StatusItem = (typeof items)[number];
+const known = new Set<string>(items);
+
+export function parseStatusItems(list: ArgReader): StatusItem[] {
+  const result: StatusItem[] = [];
+  while (!list.atEnd()) {
+    const item = list.atom('status item').toUpperCase();
+    if (!known.has(item)) throw new ParseError(`unknown STATUS item ${item.slice(0, 30)}`);
+    if (!result.includes(item as StatusItem)) result.push(item as StatusItem);
+  }
+  if (result.length === 0) throw new ParseError('STATUS needs at least one item');
+  return result;
+}
+
+/** `* STATUS name (item value ...)` for one mailbox, in the order the items were asked. */
+export async function writeStatus(session: Session, name: string, wanted: readonly StatusItem[]): Promise<void> {
+  const status = await session.backend.status(session.context(), name);
+  const values: Record<StatusItem, number | null> = {
+    MESSAGES: status.messages,
+    RECENT: status.recent,
+    UIDNEXT: status.uidNext,
+    UIDVALIDITY: status.uidValidity,
+    UNSEEN: status.unseen,
+    HIGHESTMODSEQ: status.highestModseq,
+    SIZE: status.size ?? 0,
+    DELETED: status.deleted ?? 0,
+    APPENDLIMIT: session.options.appendLimit,
+  };
+  const response = new ResponseBuilder().raw('* STATUS ');
+  session.writeMailbox(response, name).raw(' (');
+  response.raw(wanted.map((item) => `${item} ${values[item] ?? 'NIL'}`).join(' '));
+  await session.send(response.raw(')').end());
+}
