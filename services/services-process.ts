@@ -11,7 +11,10 @@ import { portFor, standardPorts, type PortName } from './core/ports.ts';
 import type { Service, ServiceHealth } from './core/service.ts';
 import { createBodyAnalyzer } from './delivery/analyzer.ts';
 import { LocalDelivery } from './delivery/local.ts';
+import { ImapService } from './imap/index.ts';
+import { Pop3Service } from './pop3/index.ts';
 import { SmtpService } from './smtp/index.ts';
+import { AuthEvents } from './core/auth-events.ts';
 import { Store } from './store/index.ts';
 import { lockDataFolder, type DataLock } from './store/lock.ts';
 import { ensureCertificate } from './tls/certificate.ts';
@@ -35,6 +38,7 @@ export class ServicesProcess {
   readonly store: Store;
   readonly config: Config;
   readonly services: Service[] = [];
+  readonly authEvents = new AuthEvents();
   private readonly startedAt = Date.now();
   private phase: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
   private stopping: Promise<void> | undefined;
@@ -95,18 +99,48 @@ export class ServicesProcess {
     this.storage = storage;
     if (storage.state.state !== 'ok') this.logger.warn('storage is not ok: mail is refused with temporary failures', { ...storage.state });
     const delivery = new LocalDelivery(this.store, createBodyAnalyzer, this.logger.child('delivery'));
-    this.services.push(
+    const smtp = (role: 'mx' | 'submission', name: 'smtp' | 'submission' | 'submissions') =>
       new SmtpService({
+        role,
+        name,
+        implicitTls: name === 'submissions',
         addresses: this.config.listen,
-        port: this.port('smtp'),
+        port: this.port(name),
         hostname: this.config.hostname,
         tls,
         maxMessageBytes: this.config.messageSizeLimit,
         maxRecipients: this.config.maxRecipients,
         store: this.store,
         delivery,
-        logger: this.logger.child('smtp'),
+        authEvents: this.authEvents,
+        logger: this.logger.child(name),
         storage: () => storage.state,
+      });
+    this.services.push(smtp('mx', 'smtp'), smtp('submission', 'submission'), smtp('submission', 'submissions'));
+    this.services.push(
+      new ImapService({
+        addresses: this.config.listen,
+        port: this.port('imap'),
+        tlsPort: this.port('imaps'),
+        hostname: this.config.hostname,
+        tls,
+        maxMessageBytes: this.config.messageSizeLimit,
+        store: this.store,
+        createAnalyzer: createBodyAnalyzer,
+        authEvents: this.authEvents,
+        logger: this.logger.child('imap'),
+      }),
+    );
+    this.services.push(
+      new Pop3Service({
+        addresses: this.config.listen,
+        port: this.port('pop3'),
+        tlsPort: this.port('pop3s'),
+        hostname: this.config.hostname,
+        tls,
+        store: this.store,
+        authEvents: this.authEvents,
+        logger: this.logger.child('pop3'),
       }),
     );
     const web = new WebService({

@@ -1,17 +1,31 @@
-// services/smtp: SMTP on 25 + offset (mail from the internet and the LAN).
-// See README.md for the RFCs and the invariants.
+// services/smtp: SMTP in two roles. `mx` on 25 + offset takes mail from the
+// internet and the LAN for local addresses only; `submission` on 587 + offset
+// (STARTTLS) and 465 + offset (implicit TLS) takes mail from logged-in users
+// for anywhere. See README.md for the RFCs and the invariants.
 
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import type { AuthEvents } from '../core/auth-events.ts';
 import type { Logger } from '../core/log.ts';
 import { closeAll, listenAll } from '../core/listen.ts';
 import type { Service, ServiceHealth, ServiceState } from '../core/service.ts';
 import type { StorageState } from '../core/storage-state.ts';
 import type { LocalDelivery } from '../delivery/local.ts';
 import { AddressError, QuotaExceededError, type Account, type Resolution, type Store } from '../store/index.ts';
+import type { MessageStructure } from '../mime/index.ts';
 import { installEnhancedCodeOverride, smtpError } from './replies.ts';
 import { traceHeaders } from './trace.ts';
 
 export interface SmtpOptions {
+  /** `mx`: no AUTH, local recipients only. `submission`: AUTH required (after TLS), any recipient, sender checked. */
+  role: 'mx' | 'submission';
+  /** The service name in logs and /healthz: smtp, submission, submissions. */
+  name: string;
+  /** Implicit TLS from the first byte (465); otherwise STARTTLS is offered. */
+  implicitTls?: boolean;
+  /** Where failed logins are reported (submission). */
+  authEvents?: AuthEvents;
+  /** Delay before a failed login is answered (submission). */
+  authFailureDelayMs?: number;
   addresses: readonly string[];
   port: number;
   hostname: string;
@@ -30,17 +44,22 @@ export interface SmtpOptions {
 const diskFull = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
 const diskBroken = new Set(['EROFS', 'EIO', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_BUSY']);
 
+interface SubmissionUser {
+  account: Account;
+}
+
 export class SmtpService implements Service {
-  readonly name = 'smtp';
+  readonly name: string;
   private state: ServiceState = 'stopped';
   private servers: SMTPServer[] = [];
   private listening: string[] = [];
-  private readonly resolutions = new WeakMap<SMTPServerAddress, Resolution & { kind: 'local' }>();
+  private readonly resolutions = new WeakMap<SMTPServerAddress, Resolution>();
   private inFlight = new Set<Promise<unknown>>();
   private delivered = 0;
   private rejected = 0;
 
   constructor(private readonly options: SmtpOptions) {
+    this.name = options.name;
     installEnhancedCodeOverride();
   }
 
@@ -57,7 +76,7 @@ export class SmtpService implements Service {
         this.options.addresses,
         this.options.port,
         this.options.logger,
-        'smtp',
+        this.name,
       );
       this.servers = this.servers.filter((smtp) => listeners.servers.includes(smtp.server));
       this.listening = listeners.listening;
@@ -96,12 +115,14 @@ export class SmtpService implements Service {
   }
 
   private serverOptions(): SMTPServerOptions {
+    const submission = this.options.role === 'submission';
     return {
       name: this.options.hostname,
       banner: 'Mailnest ESMTP',
       key: this.options.tls.key,
       cert: this.options.tls.cert,
       minVersion: 'TLSv1.2',
+      secure: this.options.implicitTls ?? false,
       size: this.options.maxMessageBytes,
       rejectOversized: true,
       maxRecipients: this.options.maxRecipients,
@@ -109,8 +130,11 @@ export class SmtpService implements Service {
       socketTimeout: 5 * 60_000,
       closeTimeout: 30_000,
       // Port 25 is for mail arriving from other servers; people log in on 587/465.
-      disabledCommands: ['AUTH'],
-      authOptional: true,
+      disabledCommands: submission ? [] : ['AUTH'],
+      authMethods: ['PLAIN', 'LOGIN'],
+      authOptional: !submission,
+      // RFC 8314 §3 / RFC 4954 §4: no password before TLS.
+      allowInsecureAuth: false,
       hideENHANCEDSTATUSCODES: false,
       hidePIPELINING: false,
       hide8BITMIME: false,
@@ -127,6 +151,12 @@ export class SmtpService implements Service {
       onClose: (session) => {
         this.options.logger.debug('disconnect', { cid: session.id });
       },
+      onAuth: (auth, session, callback) => {
+        this.authenticate(auth.username ?? '', auth.password ?? '', session).then(
+          (user) => callback(null, { user }),
+          (error: Error) => callback(error),
+        );
+      },
       onMailFrom: (address, session, callback) => callback(this.checkSender(address, session)),
       onRcptTo: (address, session, callback) => callback(this.checkRecipient(address, session)),
       onData: (stream, session, callback) => {
@@ -140,11 +170,33 @@ export class SmtpService implements Service {
     };
   }
 
+  /** RFC 4954: AUTH PLAIN and LOGIN against the store; a failure is delayed and reported. */
+  private async authenticate(username: string, password: string, session: SMTPServerSession): Promise<SubmissionUser> {
+    const account = await this.options.store.accounts.authenticate(username, password);
+    if (account) {
+      this.options.logger.info('login', { cid: session.id, user: account.address });
+      return { account };
+    }
+    this.options.authEvents?.failed({ service: this.name, username, remoteAddress: session.remoteAddress, reason: 'bad credentials' });
+    this.options.logger.info('login failed', { cid: session.id, user: username });
+    await new Promise((resolve) => setTimeout(resolve, this.options.authFailureDelayMs ?? 2000));
+    throw smtpError(535, '5.7.8', 'Authentication credentials invalid');
+  }
+
+  private userOf(session: SMTPServerSession): Account | undefined {
+    return (session.user as SubmissionUser | undefined)?.account;
+  }
+
   private checkSender(address: SMTPServerAddress, session: SMTPServerSession): Error | null {
     if (this.state !== 'running') return smtpError(421, '4.3.2', 'Service shutting down, try again later');
     const storage = this.options.storage?.();
     if (storage?.state === 'nearly-full') return smtpError(452, '4.3.1', 'Insufficient system storage, try again later');
     if (storage?.state === 'read-only') return smtpError(451, '4.3.0', 'Local error in processing (storage unavailable), try again later');
+    const user = this.userOf(session);
+    if (this.options.role === 'submission' && (!user || !this.options.store.recipients.maySendAs(user, address.address))) {
+      this.options.logger.info('sender refused', { cid: session.id, user: user?.address, from: address.address || '<>' });
+      return smtpError(553, '5.7.1', `Sender address rejected: ${address.address || '<>'} is not yours to send as`);
+    }
     this.options.logger.debug('mail from', { cid: session.id, from: address.address || '<>' });
     return null;
   }
@@ -164,6 +216,11 @@ export class SmtpService implements Service {
       return smtpError(553, '5.1.3', `Bad recipient address syntax: ${error.message}`);
     }
     if (resolution.kind === 'remote') {
+      // Only a logged-in user on the submission ports may send to outside addresses.
+      if (this.options.role === 'submission' && this.userOf(session)) {
+        this.resolutions.set(address, resolution);
+        return null;
+      }
       log('relay');
       return smtpError(554, '5.7.1', `Relay access denied: ${resolution.address} is not a local address`);
     }
@@ -212,13 +269,27 @@ export class SmtpService implements Service {
       log.info('message refused', { reason: 'too large', bytes: result.bytes });
       throw smtpError(552, '5.3.4', `Message too big: the limit is ${this.options.maxMessageBytes} bytes`);
     }
+    const user = this.userOf(session);
+    if (user) {
+      const refused = this.foreignFrom(user, result.body.structure as MessageStructure);
+      if (refused) {
+        await this.options.delivery.discard(result.body);
+        this.rejected += 1;
+        log.info('message refused', { reason: 'From is not the sender', from: refused, user: user.address });
+        throw smtpError(553, '5.7.1', `From address rejected: ${refused} is not yours to send as`);
+      }
+    }
     const accounts: Account[] = [];
     const external: string[] = [];
     for (const rcpt of envelope.rcptTo) {
       const resolution = this.resolutions.get(rcpt);
       if (!resolution) continue;
-      accounts.push(...resolution.accounts);
-      external.push(...resolution.external);
+      if (resolution.kind === 'local') {
+        accounts.push(...resolution.accounts);
+        external.push(...resolution.external);
+      } else if (resolution.kind === 'remote') {
+        external.push(resolution.address);
+      }
     }
     try {
       const report = this.options.delivery.deliver(result.body, { accounts, external }, sender);
@@ -231,8 +302,8 @@ export class SmtpService implements Service {
         ...(report.held.length ? { held: report.held.join(',') } : {}),
       });
       if (report.held.length) {
-        log.warn('forward held: outbound delivery is not available yet', { held: report.held.join(',') });
-        return `2.0.0 Ok: delivered to ${report.delivered.length} mailbox${report.delivered.length === 1 ? '' : 'es'}; forward to ${report.held.join(', ')} is held until outbound delivery is available (id ${session.id})`;
+        log.warn('outside copies held: outbound delivery is not available yet', { held: report.held.join(',') });
+        return `2.0.0 Ok: delivered to ${report.delivered.length} mailbox${report.delivered.length === 1 ? '' : 'es'}; ${report.held.join(', ')} held until outbound delivery is available (id ${session.id})`;
       }
       return `2.0.0 Ok: delivered (id ${session.id})`;
     } catch (error) {
@@ -244,6 +315,14 @@ export class SmtpService implements Service {
       }
       throw this.storageError(error, log);
     }
+  }
+
+  /** The first From address a logged-in user may not send as, if any (the header must match the login too). */
+  private foreignFrom(user: Account, structure: MessageStructure): string | undefined {
+    const from = structure.root.envelope?.from ?? [];
+    const mailboxes = from.filter(([, , mailbox, host]) => mailbox !== null && host !== null).map(([, , mailbox, host]) => `${mailbox}@${host}`);
+    if (mailboxes.length === 0) return '(no From header)';
+    return mailboxes.find((address) => !this.options.store.recipients.maySendAs(user, address));
   }
 
   /** Disk full or read-only: a temporary failure, so the sender keeps the message and retries. */

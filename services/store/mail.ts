@@ -220,6 +220,23 @@ export class MailStore {
     return result.uids;
   }
 
+  /**
+   * The POP3 UPDATE state (RFC 1939 §6) in one transaction: messages retrieved
+   * get \Seen, messages marked deleted are expunged (tombstones, so IMAP
+   * sessions see them go). UIDs that no longer exist are skipped.
+   */
+  applyMaildropChanges(mailbox: Mailbox, retrieved: UidRanges, deleted: UidRanges): { expunged: number[] } {
+    const done = this.db.transaction(() => {
+      const flagged = retrieved.length ? this.messages.setFlags(mailbox, retrieved, 'add', ['\\Seen']) : [];
+      const records = deleted.length ? this.messages.recordList(mailbox.id, deleted) : [];
+      const expungeModseq = records.length ? this.messages.remove(mailbox, records) : undefined;
+      return { flagModseq: flagged.find((r) => r.status === 'updated')?.modseq, expungeModseq, expunged: records.map((r) => r.uid) };
+    }).immediate();
+    this.announce(mailbox, done.flagModseq, 'flags');
+    this.announce(mailbox, done.expungeModseq, 'expunge');
+    return { expunged: done.expunged };
+  }
+
   // ---- reading ----
 
   /** Bytes in use and the quota (0 = none) of an account. */

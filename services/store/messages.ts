@@ -59,6 +59,7 @@ interface RecordRow {
   file: string;
 }
 
+const pageSize = 500;
 const recordColumns = 'm.id, m.uid, m.modseq, m.flags, m.keywords, m.internal_date, m.size, m.body_id, b.file';
 
 function toRecord(row: RecordRow): MessageRecord {
@@ -70,8 +71,8 @@ export class MessageTable {
   private readonly byRangeChanged: Statement;
 
   constructor(private readonly db: Database) {
-    this.byRange = db.prepare(`SELECT ${recordColumns} FROM messages m JOIN bodies b ON b.id = m.body_id WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`);
-    this.byRangeChanged = db.prepare(`SELECT ${recordColumns} FROM messages m JOIN bodies b ON b.id = m.body_id WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? AND m.modseq > ? ORDER BY m.uid`);
+    this.byRange = db.prepare(`SELECT ${recordColumns} FROM messages m JOIN bodies b ON b.id = m.body_id WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid LIMIT ?`);
+    this.byRangeChanged = db.prepare(`SELECT ${recordColumns} FROM messages m JOIN bodies b ON b.id = m.body_id WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? AND m.modseq > ? ORDER BY m.uid LIMIT ?`);
   }
 
   /** Reserves `count` UIDs and one new MODSEQ; adjusts the counters by the given deltas. */
@@ -113,11 +114,20 @@ export class MessageTable {
     return { uid, modseq };
   }
 
-  /** Messages of the ranges that exist, ascending by UID. */
+  /**
+   * Messages of the ranges that exist, ascending by UID, read a page at a time:
+   * the one SQLite connection is shared by every session, so no statement may
+   * stay open while the caller does asynchronous work between items.
+   */
   *records(mailboxId: number, ranges: UidRanges, changedSince?: number): Generator<MessageRecord> {
     for (const [start, end] of ranges) {
-      const rows = (changedSince === undefined ? this.byRange.iterate(mailboxId, start, end) : this.byRangeChanged.iterate(mailboxId, start, end, changedSince)) as IterableIterator<RecordRow>;
-      for (const row of rows) yield toRecord(row);
+      let from = start;
+      while (from <= end) {
+        const rows = (changedSince === undefined ? this.byRange.all(mailboxId, from, end, pageSize) : this.byRangeChanged.all(mailboxId, from, end, changedSince, pageSize)) as RecordRow[];
+        for (const row of rows) yield toRecord(row);
+        if (rows.length < pageSize) break;
+        from = rows[rows.length - 1]!.uid + 1;
+      }
     }
   }
 

@@ -46,6 +46,30 @@ export class RecipientResolver {
     return { kind: 'unknown', address };
   }
 
+  /**
+   * Whether `account` may use `input` as its sender (envelope or From): its own
+   * address, with or without a +tag, or an alias (not a catch-all) that
+   * delivers to it.
+   */
+  maySendAs(account: { id: number; address: string }, input: string): boolean {
+    let local: string;
+    let domain: string;
+    try {
+      ({ local, domain } = parseAddress(input));
+    } catch {
+      return false;
+    }
+    const untagged = `${stripTag(local)}@${domain}`;
+    if (untagged === account.address || `${local}@${domain}` === account.address) return true;
+    for (const candidate of new Set([`${local}@${domain}`, untagged])) {
+      if (this.aliases.destinationsOf(candidate).length === 0) continue;
+      const result = { accounts: new Map<number, Account>(), disabled: new Map<number, Account>(), external: new Set<string>() };
+      this.expand(candidate, result, new Set(), 0);
+      if (result.accounts.has(account.id)) return true;
+    }
+    return false;
+  }
+
   /** Adds what `address` reaches to `result`; false when it names nothing. */
   private expand(address: string, result: { accounts: Map<number, Account>; disabled: Map<number, Account>; external: Set<string> }, seen: Set<string>, depth: number): boolean {
     if (seen.has(address) || depth > maxDepth) return true;

@@ -28,8 +28,10 @@ export async function startServices(t: ExecutionContext, options: { data?: strin
   t.teardown(() => services.stop());
   const ports: Record<string, number> = {};
   for (const service of services.services) {
-    const first = (await services.listening(service.name))[0];
+    const health = await service.health();
+    const first = health.listening?.[0];
     if (first) ports[service.name] = Number(first.slice(first.lastIndexOf(':') + 1));
+    Object.assign(ports, health.ports ?? {});
   }
   return { services, data, ports, logs: lines };
 }

@@ -1,0 +1,317 @@
+// The IMAP backend on the mail store: what node-imap-server-lite asks of
+// storage, answered from SQLite rows, the stored MIME structure and byte ranges
+// of the immutable message files.
+//
+// Invariants a reader must keep:
+// - A mailbox handle is the mailbox id: a rename by another session does not
+//   break an open mailbox; a deleted one fails its calls with NONEXISTENT.
+// - No message body is read to answer FLAGS, ENVELOPE or BODYSTRUCTURE; only
+//   BODY[...] and text SEARCH open files, as streams of exact length.
+// - The library sees store failures as BackendError kinds; anything else
+//   becomes NO [SERVERBUG] in the library and is logged there.
+
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { Transform } from 'node:stream';
+import {
+  BackendError,
+  type AppendMessage,
+  type AuthRequest,
+  type AuthResult,
+  type ByteSource,
+  type CopyResult,
+  type FetchedMessage,
+  type FetchOptions,
+  type ImapBackend,
+  type MailboxChange,
+  type MailboxInfo,
+  type MailboxStatus,
+  type OpenedMailbox,
+  type QuotaRoot,
+  type SectionRequest,
+  type SessionContext,
+  type SpecialUse,
+  type StoredMessage,
+  type StoreRequest,
+  type UidSet,
+} from 'node-imap-server-lite';
+import { uidSetFromSorted } from 'node-imap-server-lite';
+import type { Logger } from '../core/log.ts';
+import { bodyStructureToImap, envelopeToImap, partialRange, replaceNul, resolveSection, type MessageStructure } from '../mime/index.ts';
+import { flagNames } from '../store/flags.ts';
+import type { Account, Mailbox, MessageRecord, Store } from '../store/index.ts';
+import { MailError } from '../store/index.ts';
+import { MailboxNameError } from '../store/mailbox-names.ts';
+import { receiveBody, type BodyAnalyzer } from '../store/receive.ts';
+
+export interface ImapUser {
+  account: Account;
+}
+
+export type MailboxHandle = number;
+
+export interface StoreBackendOptions {
+  store: Store;
+  createAnalyzer: () => BodyAnalyzer;
+  maxMessageBytes: number;
+  logger: Logger;
+  /** Called for each failed login (the ban service listens). */
+  onAuthFailure?: (event: { service: string; username: string; remoteAddress: string; reason: string }) => void;
+}
+
+const errorKinds = {
+  nonexistent: 'NONEXISTENT',
+  exists: 'ALREADYEXISTS',
+  noselect: 'NOSELECT',
+  cannot: 'CANNOT',
+  overquota: 'OVERQUOTA',
+  useattr: 'USEATTR',
+  toobig: 'TOOBIG',
+} as const;
+
+/** Store errors as the library's BackendError; other errors pass through unchanged. */
+function translate(error: unknown): unknown {
+  if (error instanceof MailError) return new BackendError(errorKinds[error.kind], error.message);
+  if (error instanceof MailboxNameError) return new BackendError('CANNOT', error.message);
+  return error;
+}
+
+function guard<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    throw translate(error);
+  }
+}
+
+function nulFilter(): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      callback(null, replaceNul(chunk));
+    },
+  });
+}
+
+export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
+  private readonly mail: Store['mail'];
+  private readonly accounts: Store['accounts'];
+
+  constructor(private readonly options: StoreBackendOptions) {
+    this.mail = options.store.mail;
+    this.accounts = options.store.accounts;
+  }
+
+  private mailbox(handle: MailboxHandle): Mailbox {
+    const mailbox = this.mail.mailboxes.byId(handle);
+    if (!mailbox || mailbox.noselect) throw new BackendError('NONEXISTENT', 'the mailbox was deleted');
+    return mailbox;
+  }
+
+  // ---- authentication ----
+
+  async authenticate(request: AuthRequest): Promise<AuthResult<ImapUser>> {
+    const refuse = (reason: string): AuthResult<ImapUser> => {
+      this.options.onAuthFailure?.({ service: 'imap', username: request.username, remoteAddress: request.remoteAddress, reason });
+      return { ok: false, reason: 'credentials' };
+    };
+    // No master users: PLAIN's authorization identity, if given, must be the user itself.
+    if (request.authorizationId && request.authorizationId.toLowerCase() !== request.username.toLowerCase()) return refuse('authorization identity differs');
+    const account = await this.accounts.authenticate(request.username, request.password);
+    if (!account) return refuse('bad credentials');
+    return { ok: true, user: { account } };
+  }
+
+  // ---- mailboxes ----
+
+  async listMailboxes(ctx: SessionContext<ImapUser>): Promise<readonly MailboxInfo[]> {
+    const accountId = ctx.user.account.id;
+    const subscribed = this.mail.mailboxes.subscriptions(accountId);
+    const list: MailboxInfo[] = this.mail.listMailboxes(accountId).map((m) => ({
+      name: m.name,
+      specialUse: m.specialUse,
+      subscribed: subscribed.has(m.name),
+      noselect: m.noselect,
+    }));
+    const existing = new Set(list.map((m) => m.name));
+    for (const name of subscribed) if (!existing.has(name)) list.push({ name, subscribed: true, nonexistent: true });
+    return list;
+  }
+
+  async createMailbox(ctx: SessionContext<ImapUser>, name: string, options: { specialUse?: SpecialUse }): Promise<void> {
+    guard(() => this.mail.createMailbox(ctx.user.account.id, name, options.specialUse ?? null));
+  }
+
+  async deleteMailbox(ctx: SessionContext<ImapUser>, name: string): Promise<void> {
+    guard(() => this.mail.deleteMailbox(ctx.user.account.id, name));
+    this.collectGarbage();
+  }
+
+  async renameMailbox(ctx: SessionContext<ImapUser>, from: string, to: string): Promise<void> {
+    guard(() => this.mail.renameMailbox(ctx.user.account.id, ctx.user.account.address, from, to));
+  }
+
+  async setSubscribed(ctx: SessionContext<ImapUser>, name: string, subscribed: boolean): Promise<void> {
+    guard(() => (subscribed ? this.mail.mailboxes.subscribe(ctx.user.account.id, name) : this.mail.mailboxes.unsubscribe(ctx.user.account.id, name)));
+  }
+
+  async status(ctx: SessionContext<ImapUser>, name: string): Promise<MailboxStatus> {
+    return guard(() => this.mail.mailboxes.status(this.mail.mailboxes.selectable(ctx.user.account.id, name)));
+  }
+
+  async openMailbox(ctx: SessionContext<ImapUser>, name: string, options: { readOnly: boolean }): Promise<OpenedMailbox<MailboxHandle>> {
+    const opened = guard(() => this.mail.mailboxes.open(ctx.user.account.id, name, options.readOnly));
+    const { mailbox } = opened;
+    return {
+      handle: mailbox.id,
+      uidValidity: mailbox.uidValidity,
+      uidNext: mailbox.uidNext,
+      highestModseq: mailbox.highestModseq,
+      uids: opened.uids,
+      recent: opened.recentFrom < mailbox.uidNext ? [[opened.recentFrom, mailbox.uidNext - 1]] : [],
+      keywords: opened.keywords,
+      firstUnseenUid: opened.firstUnseenUid,
+    };
+  }
+
+  changes(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, sinceModseq: number): MailboxChange[] {
+    return this.mail.messages.changes(handle, sinceModseq).map((c) =>
+      c.kind === 'message' ? { kind: 'message', uid: c.uid, modseq: c.modseq, flags: flagNames(c.flags!, c.keywords!) } : { kind: 'expunge', uid: c.uid, modseq: c.modseq },
+    );
+  }
+
+  async claimRecent(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, uids: UidSet): Promise<UidSet> {
+    if (uids.length === 0) return [];
+    const last = uids[uids.length - 1]![1];
+    const first = this.mail.mailboxes.claimRecent(handle, last);
+    const won: [number, number][] = [];
+    for (const [start, end] of uids) if (end >= first) won.push([Math.max(start, first), end]);
+    return won;
+  }
+
+  watch(ctx: SessionContext<ImapUser>, handle: MailboxHandle, onChange: () => void): () => void {
+    return this.mail.events.onAccount(ctx.user.account.id, (change) => {
+      if (change.mailboxId === handle) onChange();
+    });
+  }
+
+  // ---- messages ----
+
+  *fetch(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, uids: UidSet, options: FetchOptions): Iterable<FetchedMessage> {
+    this.mailbox(handle);
+    for (const record of this.mail.messages.records(handle, uids, options.changedSince)) yield this.fetched(record);
+  }
+
+  private fetched(record: MessageRecord): FetchedMessage {
+    let structure: MessageStructure | undefined;
+    const load = () => (structure ??= this.mail.structureOf(record.bodyId) as MessageStructure);
+    const file = this.mail.files.absolute(record.file);
+    return {
+      uid: record.uid,
+      modseq: record.modseq,
+      flags: flagNames(record.flags, record.keywords),
+      internalDate: new Date(record.internalDate),
+      size: record.size,
+      envelope: () => envelopeToImap(load().root.envelope),
+      bodyStructure: () => bodyStructureToImap(load().root, { extensible: true }),
+      section: (request) => this.section(file, load(), request),
+    };
+  }
+
+  private async section(file: string, structure: MessageStructure, request: SectionRequest): Promise<ByteSource> {
+    const data = resolveSection(structure, { part: [...request.part], ...(request.text ? { text: request.text } : {}), ...(request.fields ? { fields: [...request.fields] } : {}) });
+    if (data.kind === 'header-fields') {
+      const header = Buffer.alloc(data.end - data.start);
+      const handle = await open(file, 'r');
+      try {
+        await handle.read(header, 0, header.length, data.start);
+      } finally {
+        await handle.close();
+      }
+      let bytes = data.filter(header);
+      if (request.range) {
+        const { from, to } = partialRange(bytes.length, request.range.offset, request.range.count);
+        bytes = bytes.subarray(from, to);
+      }
+      return { length: bytes.length, stream: data.nul ? Buffer.from(replaceNul(bytes)) : bytes };
+    }
+    let { start, end } = data;
+    if (request.range) {
+      const { from, to } = partialRange(end - start, request.range.offset, request.range.count);
+      end = start + to;
+      start = start + from;
+    }
+    if (end <= start) return { length: 0, stream: Buffer.alloc(0) };
+    const stream = createReadStream(file, { start, end: end - 1, highWaterMark: 64 * 1024 });
+    return { length: end - start, stream: data.nul ? stream.pipe(nulFilter()) : stream };
+  }
+
+  store(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, uids: UidSet, request: StoreRequest): StoredMessage[] {
+    const mailbox = this.mailbox(handle);
+    return guard(() => this.mail.setFlags(mailbox, uids, request.operation, request.flags, request.unchangedSince)).map((r) => ({
+      uid: r.uid,
+      modseq: r.modseq,
+      flags: flagNames(r.flags, r.keywords),
+      status: r.status,
+    }));
+  }
+
+  async copy(ctx: SessionContext<ImapUser>, handle: MailboxHandle, uids: UidSet, destination: string, options: { move: boolean }): Promise<CopyResult> {
+    const source = this.mailbox(handle);
+    const result = guard(() => this.mail.copy(source, uids, destination, ctx.user.account, options.move));
+    return { uidValidity: result.uidValidity, source: uidSetFromSorted(result.source), destination: uidSetFromSorted(result.destination) };
+  }
+
+  async append(ctx: SessionContext<ImapUser>, mailboxName: string, message: AppendMessage): Promise<{ uidValidity: number; uid: number }> {
+    const account = ctx.user.account;
+    const refuse = (error: unknown): never => {
+      message.content.destroy();
+      throw translate(error);
+    };
+    // Refused before a byte is written: a missing mailbox ([TRYCREATE]), a full quota, an oversize message.
+    try {
+      this.mail.mailboxes.selectable(account.id, mailboxName);
+      this.mail.messages.checkQuota(account.id, account.address, message.size);
+    } catch (error) {
+      refuse(error);
+    }
+    if (message.size > this.options.maxMessageBytes) refuse(new MailError('toobig', `the message is larger than ${this.options.maxMessageBytes} bytes`));
+    const received = await receiveBody(this.mail.files, this.options.createAnalyzer(), message.content, { maxBytes: this.options.maxMessageBytes });
+    if (!received.ok) throw new BackendError('TOOBIG', `the message is larger than ${this.options.maxMessageBytes} bytes`);
+    try {
+      const result = this.mail.append(account, mailboxName, received.body, message.flags, (message.internalDate ?? new Date()).getTime());
+      return { uidValidity: result.mailbox.uidValidity, uid: result.uid };
+    } catch (error) {
+      await this.mail.files.remove(received.body.file.file).catch(() => {});
+      throw translate(error);
+    }
+  }
+
+  async expunge(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, uids?: UidSet): Promise<UidSet> {
+    const mailbox = this.mailbox(handle);
+    const expunged = guard(() => this.mail.expunge(mailbox, uids));
+    if (expunged.length) this.collectGarbage();
+    return uidSetFromSorted(expunged);
+  }
+
+  // ---- quota (RFC 9208): one root per account, "" ----
+
+  private quotaRoot(account: Account): QuotaRoot | undefined {
+    const { usedBytes, quotaBytes } = this.mail.usage(account.id);
+    if (quotaBytes === 0) return undefined;
+    return { name: '', resources: [{ name: 'STORAGE', usage: Math.ceil(usedBytes / 1024), limit: Math.floor(quotaBytes / 1024) }] };
+  }
+
+  async getQuotaRoots(ctx: SessionContext<ImapUser>, mailbox: string): Promise<readonly QuotaRoot[]> {
+    guard(() => this.mail.mailboxes.selectable(ctx.user.account.id, mailbox));
+    const root = this.quotaRoot(ctx.user.account);
+    return root ? [root] : [];
+  }
+
+  async getQuota(ctx: SessionContext<ImapUser>, root: string): Promise<QuotaRoot | undefined> {
+    return root === '' ? this.quotaRoot(ctx.user.account) : undefined;
+  }
+
+  private collectGarbage(): void {
+    this.mail.collectGarbage().catch((error: unknown) => this.options.logger.warn('garbage collection failed', { error }));
+  }
+}

@@ -1,0 +1,103 @@
+// services/imap: IMAP on 143 + offset (STARTTLS) and 993 + offset (implicit
+// TLS), node-imap-server-lite over the mail store. See README.md.
+
+import { createServer, type Server } from 'node:net';
+import { createSecureContext, createServer as createTlsServer, type SecureContext } from 'node:tls';
+import { ImapServer } from 'node-imap-server-lite';
+import type { AuthEvents } from '../core/auth-events.ts';
+import { closeAll, listenAll } from '../core/listen.ts';
+import type { Logger } from '../core/log.ts';
+import type { Service, ServiceHealth, ServiceState } from '../core/service.ts';
+import type { Store } from '../store/index.ts';
+import type { BodyAnalyzer } from '../store/receive.ts';
+import { StoreBackend, type ImapUser, type MailboxHandle } from './backend.ts';
+
+export interface ImapOptions {
+  addresses: readonly string[];
+  /** 143 + offset: plain, with STARTTLS. */
+  port: number;
+  /** 993 + offset: implicit TLS. */
+  tlsPort: number;
+  hostname: string;
+  tls: { key: string; cert: string };
+  maxMessageBytes: number;
+  store: Store;
+  createAnalyzer: () => BodyAnalyzer;
+  authEvents: AuthEvents;
+  logger: Logger;
+  /** Delay before a failed login is answered (the library's default is 2 s). */
+  authFailureDelayMs?: number;
+}
+
+export class ImapService implements Service {
+  readonly name = 'imap';
+  private state: ServiceState = 'stopped';
+  private servers: Server[] = [];
+  private listening: string[] = [];
+  private ports: Record<string, number> = {};
+  private readonly secureContext: SecureContext;
+  readonly server: ImapServer<ImapUser, MailboxHandle>;
+
+  constructor(private readonly options: ImapOptions) {
+    const secureContext = createSecureContext({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' });
+    this.secureContext = secureContext;
+    this.server = new ImapServer<ImapUser, MailboxHandle>({
+      backend: new StoreBackend({
+        store: options.store,
+        createAnalyzer: options.createAnalyzer,
+        maxMessageBytes: options.maxMessageBytes,
+        logger: options.logger,
+        onAuthFailure: (event) => options.authEvents.failed(event),
+      }),
+      serverName: options.hostname,
+      id: { name: 'Mailnest', vendor: 'Mailnest' },
+      tls: secureContext,
+      appendLimit: options.maxMessageBytes,
+      logger: options.logger,
+      ...(options.authFailureDelayMs !== undefined ? { authFailureDelayMs: options.authFailureDelayMs } : {}),
+    });
+  }
+
+  async start(): Promise<void> {
+    this.state = 'starting';
+    try {
+      const plain = await listenAll(() => createServer((socket) => this.server.handle(socket)), this.options.addresses, this.options.port, this.options.logger, 'imap');
+      this.servers.push(...plain.servers);
+      const secure = await listenAll(
+        () => {
+          const server = createTlsServer({ key: this.options.tls.key, cert: this.options.tls.cert, minVersion: 'TLSv1.2' }, (socket) => this.server.handle(socket));
+          server.on('tlsClientError', (error) => this.options.logger.debug('tls handshake failed', { error }));
+          return server;
+        },
+        this.options.addresses,
+        this.options.tlsPort,
+        this.options.logger,
+        'imaps',
+      );
+      this.servers.push(...secure.servers);
+      this.listening = [...plain.listening, ...secure.listening];
+      const portOf = (addr: string) => Number(addr.slice(addr.lastIndexOf(':') + 1));
+      this.ports = { imap: portOf(plain.listening[0]!), imaps: portOf(secure.listening[0]!) };
+    } catch (error) {
+      this.state = 'failed';
+      await closeAll(this.servers, 0);
+      throw error;
+    }
+    this.state = 'running';
+    for (const addr of this.listening) this.options.logger.info('listening', { addr, tls: addr.endsWith(`:${this.ports.imaps}`) ? 'implicit' : 'starttls' });
+  }
+
+  /** Stops accepting, says BYE to every session, and closes what is still open after a short grace. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopping';
+    const closed = closeAll(this.servers, 0);
+    await this.server.close(2000);
+    await closed;
+    this.state = 'stopped';
+  }
+
+  health(): ServiceHealth {
+    return { state: this.state, listening: this.listening, ports: this.ports, connections: this.server.connections };
+  }
+}

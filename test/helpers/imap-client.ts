@@ -1,0 +1,22 @@
+// imapflow, the real IMAP client library, against the test's services.
+
+import { ImapFlow } from 'imapflow';
+import type { ExecutionContext } from 'ava';
+
+export async function imapClient(t: ExecutionContext, port: number, user = 'alice@example.test', pass = 'secret', options: { secure?: boolean } = {}): Promise<ImapFlow> {
+  const client = new ImapFlow({
+    host: '127.0.0.1',
+    port,
+    secure: options.secure ?? false,
+    auth: { user, pass },
+    logger: false,
+    tls: { rejectUnauthorized: false },
+    disableAutoIdle: true,
+  });
+  await client.connect();
+  t.teardown(async () => {
+    if (client.usable) await client.logout().catch(() => client.close());
+    else client.close();
+  });
+  return client;
+}
