@@ -44,6 +44,7 @@ export class ServicesProcess {
   private stopping: Promise<void> | undefined;
   private lock: DataLock | undefined;
   private storage: StorageStateWatcher | undefined;
+  private garbageTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly options: ServicesOptions,
@@ -93,6 +94,11 @@ export class ServicesProcess {
     this.logger.info('starting', { data: this.store.paths.root, hostname: this.config.hostname, offset: this.config.portOffset, pid: process.pid });
     const swept = this.store.mail.sweep();
     if (swept.tmpRemoved || swept.orphansRemoved || swept.bodiesRemoved) this.logger.info('swept leftovers of interrupted writes', swept);
+    // Bodies of expunged messages are removed after a grace period (see MailStore.collectGarbage); the start-up sweep takes the rest.
+    this.garbageTimer = setInterval(() => {
+      this.store.mail.collectGarbage().catch((error: unknown) => this.logger.warn('garbage collection failed', { error }));
+    }, 60_000);
+    this.garbageTimer.unref();
     const tls = ensureCertificate(this.store.paths.tls, this.config.hostname);
     this.logger.info('tls certificate', { source: tls.source, names: tls.subjectAltNames.join(','), expires: tls.validTo.toISOString() });
     const storage = new StorageStateWatcher(this.store.paths.root, (state) => this.logger.warn('storage state changed', { ...state }));
@@ -198,7 +204,7 @@ export class ServicesProcess {
           this.logger.error('service did not stop cleanly', { service: service.name, error });
         }
       }
-      await this.store.mail.collectGarbage().catch((error: unknown) => this.logger.warn('garbage collection failed', { error }));
+      clearInterval(this.garbageTimer);
       this.storage?.close();
       this.store.close();
       this.lock?.release();

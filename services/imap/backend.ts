@@ -10,7 +10,6 @@
 // - The library sees store failures as BackendError kinds; anything else
 //   becomes NO [SERVERBUG] in the library and is logged there.
 
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import {
@@ -43,6 +42,9 @@ import type { Account, Mailbox, MessageRecord, Store } from '../store/index.ts';
 import { MailError } from '../store/index.ts';
 import { MailboxNameError } from '../store/mailbox-names.ts';
 import { receiveBody, type BodyAnalyzer } from '../store/receive.ts';
+
+/** What a message whose body is already gone (expunged and collected) looks like: empty, not an error. */
+const vanishedStructure: MessageStructure = { v: 1, size: 0, root: { header: 0, body: 0, end: 0, lines: 0 } };
 
 export interface ImapUser {
   account: Account;
@@ -203,7 +205,7 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
 
   private fetched(record: MessageRecord): FetchedMessage {
     let structure: MessageStructure | undefined;
-    const load = () => (structure ??= this.mail.structureOf(record.bodyId) as MessageStructure);
+    const load = () => (structure ??= (this.mail.structureOf(record.bodyId) as MessageStructure | undefined) ?? vanishedStructure);
     const file = this.mail.files.absolute(record.file);
     return {
       uid: record.uid,
@@ -221,7 +223,8 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
     const data = resolveSection(structure, { part: [...request.part], ...(request.text ? { text: request.text } : {}), ...(request.fields ? { fields: [...request.fields] } : {}) });
     if (data.kind === 'header-fields') {
       const header = Buffer.alloc(data.end - data.start);
-      const handle = await open(file, 'r');
+      const handle = await open(file, 'r').catch(() => undefined);
+      if (!handle) return { length: 0, stream: Buffer.alloc(0) };
       try {
         await handle.read(header, 0, header.length, data.start);
       } finally {
@@ -241,7 +244,10 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
       start = start + from;
     }
     if (end <= start) return { length: 0, stream: Buffer.alloc(0) };
-    const stream = createReadStream(file, { start, end: end - 1, highWaterMark: 64 * 1024 });
+    // Opened now, so that a garbage collection later cannot take the file away mid-stream.
+    const handle = await open(file, 'r').catch(() => undefined);
+    if (!handle) return { length: 0, stream: Buffer.alloc(0) };
+    const stream = handle.createReadStream({ start, end: end - 1, highWaterMark: 64 * 1024 });
     return { length: end - start, stream: data.nul ? stream.pipe(nulFilter()) : stream };
   }
 

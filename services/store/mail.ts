@@ -24,6 +24,9 @@ export { MailError } from './mail-errors.ts';
 export type { Mailbox, MailboxStatus, OpenedMailbox } from './mailboxes.ts';
 export type { ChangeEntry, FlagChange, MessageRecord, UidRanges } from './messages.ts';
 
+/** How long an expunged message's body stays readable for sessions not yet told of the expunge. */
+export const expungedBodyGraceMs = 10 * 60 * 1000;
+
 export const systemFlags = { seen: 1, answered: 2, flagged: 4, deleted: 8, draft: 16 } as const;
 
 /** What the index keeps of a message's headers, for listing, SORT and SEARCH. */
@@ -90,6 +93,8 @@ export class QuotaExceededError extends UserError {
 export class MailStore {
   readonly mailboxes: MailboxTable;
   readonly messages: MessageTable;
+  /** Body id → when collectGarbage first saw it unreferenced. */
+  private readonly unreferencedSince = new Map<number, number>();
 
   constructor(
     private readonly db: Database,
@@ -314,14 +319,29 @@ export class MailStore {
     this.db.prepare('DELETE FROM subscriptions WHERE account_id = ?').run(accountId);
   }
 
-  /** Deletes bodies no message refers to: the row first, then the file. */
-  async collectGarbage(): Promise<number> {
+  /**
+   * Deletes bodies no message refers to: the row first, then the file. A body
+   * is deleted only once it has been seen unreferenced for `graceMs`: a session
+   * that has not yet been told of an expunge may still FETCH the message
+   * (RFC 3501 §7.4.1), and its file must still be there.
+   */
+  async collectGarbage(options: { graceMs?: number } = {}): Promise<number> {
+    const graceMs = options.graceMs ?? expungedBodyGraceMs;
+    const now = Date.now();
     const rows = this.db.prepare('SELECT id, file FROM bodies WHERE refs = 0').all() as { id: number; file: string }[];
+    const unreferenced = new Set(rows.map((r) => r.id));
+    for (const id of this.unreferencedSince.keys()) if (!unreferenced.has(id)) this.unreferencedSince.delete(id);
+    let removed = 0;
     for (const row of rows) {
+      const since = this.unreferencedSince.get(row.id) ?? now;
+      this.unreferencedSince.set(row.id, since);
+      if (now - since < graceMs) continue;
       this.db.prepare('DELETE FROM bodies WHERE id = ? AND refs = 0').run(row.id);
+      this.unreferencedSince.delete(row.id);
       await this.files.remove(row.file);
+      removed += 1;
     }
-    return rows.length;
+    return removed;
   }
 
   /** At start: drop unreferenced bodies, then files that no row names and leftovers in tmp/. */

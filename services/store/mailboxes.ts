@@ -45,7 +45,7 @@ export interface MailboxStatus {
 export interface OpenedMailbox {
   mailbox: Mailbox;
   uids: Uint32Array;
-  /** UIDs at or above this one were claimed as \Recent by this open. */
+  /** UIDs at or above this one are \Recent in this session (claimed by a read-write open; only shown by a read-only one). */
   recentFrom: number;
   keywords: string[];
   firstUnseenUid: number | null;
@@ -269,11 +269,9 @@ export class MailboxTable {
     return this.db.transaction(() => {
       const mailbox = this.selectable(accountId, name);
       const uids = Uint32Array.from(this.db.prepare('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid').pluck().all(mailbox.id) as number[]);
-      let recentFrom = mailbox.uidNext;
-      if (!readOnly && mailbox.firstRecentUid < mailbox.uidNext) {
-        recentFrom = mailbox.firstRecentUid;
-        this.db.prepare('UPDATE mailboxes SET first_recent_uid = uid_next WHERE id = ?').run(mailbox.id);
-      }
+      // EXAMINE shows \Recent without claiming it (RFC 3501 §6.3.2); SELECT claims it.
+      const recentFrom = mailbox.firstRecentUid;
+      if (!readOnly && recentFrom < mailbox.uidNext) this.db.prepare('UPDATE mailboxes SET first_recent_uid = uid_next WHERE id = ?').run(mailbox.id);
       const firstUnseenUid = (this.db.prepare('SELECT min(uid) FROM messages WHERE mailbox_id = ? AND (flags & 1) = 0').pluck().get(mailbox.id) as number | null) ?? null;
       return { mailbox, uids, recentFrom, keywords: this.keywords(mailbox.id), firstUnseenUid };
     }).immediate();

@@ -89,7 +89,7 @@ test('EXPUNGE removes \\Deleted messages (UID EXPUNGE only within its set), leav
   const changes = store.mail.messages.changes(inbox().id, 0);
   t.deepEqual(changes.filter((c) => c.kind === 'expunge').map((c) => c.uid), [2, 3, 4]);
   t.deepEqual(store.mail.messages.expungedSince(inbox().id, 0, [[3, 10]]), [3, 4]);
-  t.is(await store.mail.collectGarbage(), 3);
+  t.is(await store.mail.collectGarbage({ graceMs: 0 }), 3);
   t.deepEqual(store.mail.listMessages(inbox().id).map((m) => m.uid), [1, 5]);
 });
 
@@ -116,4 +116,15 @@ test('APPEND goes to the named mailbox only and refuses a missing or \\Noselect 
   store.mail.createMailbox(alice.id, 'P/C');
   store.mail.deleteMailbox(alice.id, 'P');
   await t.throwsAsync(appendRaw(store, 'alice@example.test', 'P', sample(3)), { message: /cannot hold messages/ });
+});
+
+test('an expunged body stays readable for a grace period before its file is removed', async (t) => {
+  const { store, inbox } = await setup(t, 1);
+  const file = store.mail.listMessages(inbox().id)[0]!.file;
+  store.mail.setFlags(inbox(), [[1, 1]], 'add', ['\\Deleted']);
+  store.mail.expunge(inbox());
+  t.is(await store.mail.collectGarbage({ graceMs: 60_000 }), 0, 'just expunged: kept');
+  t.true((await import('node:fs')).existsSync(store.mail.files.absolute(file)));
+  t.is(await store.mail.collectGarbage({ graceMs: 0 }), 1, 'once the grace is over: removed');
+  t.false((await import('node:fs')).existsSync(store.mail.files.absolute(file)));
 });
