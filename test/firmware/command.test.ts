@@ -42,10 +42,18 @@ test('firmware runs serve through the supervisor, restarts it when killed, and s
 
   await seen(/info firmware led pattern=setup-not-done was=booting state=healthy/);
   t.regex(output, /info firmware hardware note="simulated hardware/);
-  const report = JSON.parse(readFileSync(join(data, 'run', 'supervisor.json'), 'utf8')) as { services: { pid: number } };
+  // supervisor.json is written just after the LED change: wait until it names the services process.
+  const servicesPid = () => {
+    try {
+      return (JSON.parse(readFileSync(join(data, 'run', 'supervisor.json'), 'utf8')) as { services: { pid: number | null } }).services.pid;
+    } catch {
+      return null;
+    }
+  };
+  await until(() => servicesPid() !== null, 'a services pid in supervisor.json', 30_000);
   t.true(existsSync(join(data, 'run', 'storage-state.json')));
 
-  process.kill(report.services.pid, 'SIGKILL');
+  process.kill(servicesPid()!, 'SIGKILL');
   await seen(/warn firmware "restarting services" reason="the services process ended \(killed by SIGKILL\)" restart=1/);
   await seen(/info firmware led pattern=degraded was=setup-not-done state=recovering/);
   await seen(/info firmware led pattern=setup-not-done was=degraded state=healthy/);
