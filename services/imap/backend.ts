@@ -43,6 +43,9 @@ import { MailError } from '../store/index.ts';
 import { MailboxNameError } from '../store/mailbox-names.ts';
 import { receiveBody, type BodyAnalyzer } from '../store/receive.ts';
 
+/** Sections up to this size are read in one go rather than streamed. */
+const smallSection = 256 * 1024;
+
 /** What a message whose body is already gone (expunged and collected) looks like: empty, not an error. */
 const vanishedStructure: MessageStructure = { v: 1, size: 0, root: { header: 0, body: 0, end: 0, lines: 0 } };
 
@@ -247,6 +250,16 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
     // Opened now, so that a garbage collection later cannot take the file away mid-stream.
     const handle = await open(file, 'r').catch(() => undefined);
     if (!handle) return { length: 0, stream: Buffer.alloc(0) };
+    if (end - start <= smallSection) {
+      // One read beats a stream for the headers and short bodies most FETCHes ask for.
+      const bytes = Buffer.alloc(end - start);
+      try {
+        await handle.read(bytes, 0, bytes.length, start);
+      } finally {
+        await handle.close();
+      }
+      return { length: bytes.length, stream: data.nul ? Buffer.from(replaceNul(bytes)) : bytes };
+    }
     const stream = handle.createReadStream({ start, end: end - 1, highWaterMark: 64 * 1024 });
     return { length: end - start, stream: data.nul ? stream.pipe(nulFilter()) : stream };
   }

@@ -42,10 +42,8 @@ export async function runSearch(session: Session, view: SelectedMailbox, key: Se
   const messages = await session.backend.fetch(ctx, view.handle, scope, { want: { sections: needs.header || needs.body } });
   for await (const message of messages) {
     if (view.seqOf(message.uid) === 0) continue;
-    const loaded = new LoadedMessage(message, now);
-    if (needs.header) await loaded.loadHeader();
-    if (needs.body) await loaded.loadBody();
-    if (matches(key, loaded)) {
+    // Header and text are read only when a key that needs them is reached.
+    if (await matches(key, new LoadedMessage(message, now))) {
       matched.push(message.uid);
       if (message.modseq > highestModseq) highestModseq = message.modseq;
     }
@@ -60,9 +58,6 @@ function analyse(key: SearchKey, needs: { header: boolean; body: boolean }): voi
       needs.header = true;
       break;
     case 'body':
-      needs.header = true;
-      needs.body = true;
-      break;
     case 'text':
       needs.header = true;
       needs.body = true;
@@ -95,25 +90,54 @@ async function readAll(source: ByteSource, limit: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/**
+ * Octets that may hide an ASCII word from a plain look at the raw body: a
+ * transfer encoding, a charset in which ASCII letters are not single octets,
+ * or an encoded word in the header of an attached message. Without any of them, a word absent from the raw octets (compared
+ * ASCII case-insensitively) is absent from the decoded text too.
+ */
+const encodedHints = ['base64', 'quoted-printable', 'utf-16', 'utf-32', 'ucs-2', 'ucs-4', 'utf-7', '=?'];
+
 class LoadedMessage {
-  header: HeaderField[] = [];
-  headerText = '';
-  body = '';
+  private header: HeaderField[] | undefined;
+  private headerText = '';
+  private rawBody: Buffer | undefined;
+  private rawLower: string | undefined;
+  private decodedBody: string | undefined;
 
   constructor(
     readonly message: FetchedMessage,
     readonly now: number,
   ) {}
 
-  async loadHeader(): Promise<void> {
-    const raw = await readAll(await this.message.section({ part: [], text: 'HEADER' }), maxHeaderBytes);
-    this.header = parseHeader(raw);
-    this.headerText = this.header.map((field) => `${field.name}: ${field.value}`).join('\n').toLowerCase();
+  async fields(): Promise<HeaderField[]> {
+    if (!this.header) {
+      const raw = await readAll(await this.message.section({ part: [], text: 'HEADER' }), maxHeaderBytes);
+      this.header = parseHeader(raw);
+      this.headerText = this.header.map((field) => `${field.name}: ${field.value}`).join('\n').toLowerCase();
+    }
+    return this.header;
   }
 
-  async loadBody(): Promise<void> {
-    const raw = await readAll(await this.message.section({ part: [], text: 'TEXT' }), maxBodyBytes);
-    this.body = bodyText(this.header, raw).toLowerCase();
+  async headerContains(needle: string): Promise<boolean> {
+    await this.fields();
+    return contains(this.headerText, needle);
+  }
+
+  /** Whether the decoded body text contains `needle`, decoding only when the raw octets cannot rule it out. */
+  async bodyContains(needle: string): Promise<boolean> {
+    if (this.decodedBody === undefined) {
+      this.rawBody ??= await readAll(await this.message.section({ part: [], text: 'TEXT' }), maxBodyBytes);
+      this.rawLower ??= this.rawBody.toString('latin1').toLowerCase();
+      const lower = needle.toLowerCase();
+      if (/^[\x20-\x7e]*$/.test(lower)) {
+        const header = (await this.fields()).map((f) => f.value).join('\n').toLowerCase();
+        const mayHide = encodedHints.some((hint) => this.rawLower!.includes(hint) || header.includes(hint));
+        if (!mayHide) return this.rawLower.includes(lower);
+      }
+      this.decodedBody = bodyText(await this.fields(), this.rawBody).toLowerCase();
+    }
+    return contains(this.decodedBody, needle);
   }
 }
 
@@ -127,7 +151,7 @@ function compareDay(day: number, target: number, comparison: 'before' | 'on' | '
   return day >= target;
 }
 
-function matches(key: SearchKey, m: LoadedMessage): boolean {
+async function matches(key: SearchKey, m: LoadedMessage): Promise<boolean> {
   const message = m.message;
   switch (key.type) {
     case 'all':
@@ -140,20 +164,20 @@ function matches(key: SearchKey, m: LoadedMessage): boolean {
       return has === key.set;
     }
     case 'header': {
-      const fields = m.header.filter((field) => field.name === key.field);
+      const fields = (await m.fields()).filter((field) => field.name === key.field);
       // RFC 3501 §6.4.4: an empty string matches every message that has the field.
       if (key.value === '') return fields.length > 0;
       const addresses = addressFields.has(key.field);
       return fields.some((field) => contains(field.value.toLowerCase(), key.value) || (addresses && contains(addressSearchText(field.value).toLowerCase(), key.value)));
     }
     case 'body':
-      return contains(m.body, key.value);
+      return m.bodyContains(key.value);
     case 'text':
-      return contains(m.headerText, key.value) || contains(m.body, key.value);
+      return (await m.headerContains(key.value)) || (await m.bodyContains(key.value));
     case 'internaldate':
       return compareDay(utcDayOf(message.internalDate), key.day, key.comparison);
     case 'sentdate': {
-      const parsed = parseHeaderDate(headerValue(m.header, 'DATE') ?? '');
+      const parsed = parseHeaderDate(headerValue(await m.fields(), 'DATE') ?? '');
       const day = parsed ? parsed.day : utcDayOf(message.internalDate);
       return compareDay(day, key.day, key.comparison);
     }
@@ -166,10 +190,11 @@ function matches(key: SearchKey, m: LoadedMessage): boolean {
     case 'modseq':
       return message.modseq >= key.modseq;
     case 'not':
-      return !matches(key.key, m);
+      return !(await matches(key.key, m));
     case 'or':
-      return matches(key.left, m) || matches(key.right, m);
+      return (await matches(key.left, m)) || (await matches(key.right, m));
     case 'and':
-      return key.keys.every((inner) => matches(inner, m));
+      for (const inner of key.keys) if (!(await matches(inner, m))) return false;
+      return true;
   }
 }
