@@ -15,12 +15,16 @@ import type { SelectedMailbox } from '../session/selected.ts';
 import type { Session } from '../session/session.ts';
 import { uidSetFromSorted, uidSetHas, uidSetIntersect, type UidSet } from '../uid-set.ts';
 import { addressSearchText } from './addresses.ts';
-import { bodyText, headerValue, parseHeader, type HeaderField } from './mime-text.ts';
+import { bodyText, headerValue, parseHeader, splitHeader, type HeaderField } from './mime-text.ts';
 import { scopeOf } from './query.ts';
 
 const maxHeaderBytes = 1024 * 1024;
 const addressFields = new Set(['FROM', 'TO', 'CC', 'BCC', 'SENDER', 'REPLY-TO']);
 const maxBodyBytes = 32 * 1024 * 1024;
+/** Messages matched at once (their reads overlap)... */
+const matchConcurrency = 8;
+/** ...when they are no larger than this. */
+const concurrentBytesLimit = 1024 * 1024;
 
 export async function runSearch(session: Session, view: SelectedMailbox, key: SearchKey, withModseq: boolean): Promise<SearchResult & { uids: UidSet }> {
   const ctx = session.context();
@@ -40,14 +44,25 @@ export async function runSearch(session: Session, view: SelectedMailbox, key: Se
   let highestModseq = 0;
   const now = Date.now();
   const messages = await session.backend.fetch(ctx, view.handle, scope, { want: { sections: needs.header || needs.body } });
+  // Reading message octets waits on the disk, not the CPU: a few messages are
+  // matched at once so the waits overlap. Results are sorted by UID at the end.
+  const inFlight = new Set<Promise<void>>();
   for await (const message of messages) {
     if (view.seqOf(message.uid) === 0) continue;
     // Header and text are read only when a key that needs them is reached.
-    if (await matches(key, new LoadedMessage(message, now))) {
+    const work = matches(key, new LoadedMessage(message, now, needs.body)).then((hit) => {
+      if (!hit) return;
       matched.push(message.uid);
       if (message.modseq > highestModseq) highestModseq = message.modseq;
-    }
+    });
+    const tracked = work.finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+    // A large message is matched alone, so at most one of them is in memory at a time.
+    if (message.size > concurrentBytesLimit) await Promise.all(inFlight);
+    else if (inFlight.size >= matchConcurrency) await Promise.race(inFlight);
   }
+  await Promise.all(inFlight);
+  matched.sort((a, b) => a - b);
   return { uids: uidSetFromSorted(matched), highestModseq: withModseq && matched.length > 0 ? highestModseq : undefined };
 }
 
@@ -108,11 +123,20 @@ class LoadedMessage {
   constructor(
     readonly message: FetchedMessage,
     readonly now: number,
+    /** The search needs the text anyway: read the whole message in one go rather than header and text apart. */
+    private readonly wholeMessage: boolean,
   ) {}
 
   async fields(): Promise<HeaderField[]> {
     if (!this.header) {
-      const raw = await readAll(await this.message.section({ part: [], text: 'HEADER' }), maxHeaderBytes);
+      let raw: Buffer;
+      if (this.wholeMessage) {
+        const { header, body } = splitHeader(await readAll(await this.message.section({ part: [] }), maxHeaderBytes + maxBodyBytes));
+        raw = header;
+        this.rawBody = body;
+      } else {
+        raw = await readAll(await this.message.section({ part: [], text: 'HEADER' }), maxHeaderBytes);
+      }
       this.header = parseHeader(raw);
       this.headerText = this.header.map((field) => `${field.name}: ${field.value}`).join('\n').toLowerCase();
     }
@@ -127,6 +151,7 @@ class LoadedMessage {
   /** Whether the decoded body text contains `needle`, decoding only when the raw octets cannot rule it out. */
   async bodyContains(needle: string): Promise<boolean> {
     if (this.decodedBody === undefined) {
+      await this.fields();
       this.rawBody ??= await readAll(await this.message.section({ part: [], text: 'TEXT' }), maxBodyBytes);
       this.rawLower ??= this.rawBody.toString('latin1').toLowerCase();
       const lower = needle.toLowerCase();

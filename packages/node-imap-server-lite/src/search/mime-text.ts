@@ -106,7 +106,8 @@ function decodeTransfer(body: Buffer, encoding: string): Buffer {
   return body;
 }
 
-function splitHeader(message: Buffer): { header: Buffer; body: Buffer } {
+/** A message's header (with its final line break) and body, split at the first empty line. */
+export function splitHeader(message: Buffer): { header: Buffer; body: Buffer } {
   const crlf = message.indexOf('\r\n\r\n');
   const lf = message.indexOf('\n\n');
   if (crlf >= 0 && (lf < 0 || crlf < lf)) return { header: message.subarray(0, crlf + 2), body: message.subarray(crlf + 4) };
