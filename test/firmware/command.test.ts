@@ -23,6 +23,17 @@ test('firmware runs serve through the supervisor, restarts it when killed, and s
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, MAILNEST_DATA: '' },
   });
+  const readText = (path: string) => {
+    try {
+      return readFileSync(path, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  const servicesPid = () => {
+    const text = readText(join(data, 'run', 'supervisor.json'));
+    return text ? (JSON.parse(text) as { services: { pid: number | null } }).services.pid : null;
+  };
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -31,11 +42,12 @@ test('firmware runs serve through the supervisor, restarts it when killed, and s
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
     // The services child runs in its own process group: make sure it is gone too.
-    try {
-      const pid = (JSON.parse(readFileSync(join(data, 'run', 'supervisor.json'), 'utf8')) as { services: { pid: number | null } }).services.pid;
-      if (pid) process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
+    for (const pid of [servicesPid(), Number(readText(join(data, 'serve.pid')))]) {
+      try {
+        if (pid) process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
     }
   });
   const seen = (pattern: RegExp) => until(() => pattern.test(output), `${pattern} in the output:\n${output}`, 60_000);
@@ -43,13 +55,6 @@ test('firmware runs serve through the supervisor, restarts it when killed, and s
   await seen(/info firmware led pattern=setup-not-done was=booting state=healthy/);
   t.regex(output, /info firmware hardware note="simulated hardware/);
   // supervisor.json is written just after the LED change: wait until it names the services process.
-  const servicesPid = () => {
-    try {
-      return (JSON.parse(readFileSync(join(data, 'run', 'supervisor.json'), 'utf8')) as { services: { pid: number | null } }).services.pid;
-    } catch {
-      return null;
-    }
-  };
   await until(() => servicesPid() !== null, 'a services pid in supervisor.json', 30_000);
   t.true(existsSync(join(data, 'run', 'storage-state.json')));
 
