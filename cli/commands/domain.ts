@@ -1,3 +1,5 @@
+import { loadConfig } from '../../services/config/index.ts';
+import { domainRecords, ensureDomainKeys, zoneFile } from '../../services/dkim/index.ts';
 import { printJson, table, type CommandGroup } from '../command.ts';
 
 export const domainCommands: CommandGroup = {
@@ -6,11 +8,13 @@ export const domainCommands: CommandGroup = {
   commands: {
     add: {
       usage: 'domain add DOMAIN',
-      summary: 'add a local domain (IDN names are stored in their xn-- form)',
+      summary: 'add a local domain and make its DKIM keys (IDN names are stored in their xn-- form)',
       positionals: [1, 1],
       run({ args, openStore, io }) {
-        const domain = openStore().domains.add(args[0]!);
-        io.stdout(`added domain ${domain.name}${domain.displayName !== domain.name ? ` (${domain.displayName})` : ''}\n`);
+        const store = openStore();
+        const domain = store.domains.add(args[0]!);
+        ensureDomainKeys(store.paths.dkim, domain.name);
+        io.stdout(`added domain ${domain.name}${domain.displayName !== domain.name ? ` (${domain.displayName})` : ''}; publish its DNS records: mailnest domain dns ${domain.name}\n`);
       },
     },
     list: {
@@ -28,6 +32,25 @@ export const domainCommands: CommandGroup = {
         }
         if (domains.length === 0) return context.io.stdout('no domains yet; add one with: mailnest domain add example.com\n');
         context.io.stdout(table(['DOMAIN', 'USERS', 'ALIASES'], domains.map((d) => [d.displayName === d.name ? d.name : `${d.name} (${d.displayName})`, String(d.users), String(d.aliases)])));
+      },
+    },
+    dns: {
+      usage: 'domain dns DOMAIN [--json]',
+      summary: 'print the DNS records to publish: MX, SPF, DKIM, DMARC and the SRV records mail programs use',
+      options: { json: { type: 'boolean' } },
+      positionals: [1, 1],
+      run(context) {
+        const store = context.openStore();
+        const domain = store.domains.get(context.args[0]!);
+        const { config } = loadConfig(store);
+        const records = domainRecords(domain.name, config.hostname, ensureDomainKeys(store.paths.dkim, domain.name));
+        if (context.options.json) return printJson(context, records);
+        context.io.stdout(
+          `; DNS records for ${domain.name}: publish them at your DNS provider.\n` +
+            `; ${config.hostname} (the hostname setting) must also have an A (and AAAA) record with your public address.\n\n` +
+            zoneFile(records) +
+            '\n',
+        );
       },
     },
     remove: {

@@ -109,6 +109,26 @@ const hostnameType: SettingType<string> = {
   format: String,
 };
 
+const serverListType: SettingType<string[]> = {
+  describe: 'DNS servers as IP or IP:port, separated by commas (empty: the system resolver)',
+  parse(text) {
+    return this.accept(text.split(',').map((s) => s.trim()).filter(Boolean));
+  },
+  accept(value) {
+    if (typeof value === 'string') return this.parse(value);
+    if (!Array.isArray(value)) throw new Error(`${JSON.stringify(value)} is not a list of servers`);
+    for (const server of value) {
+      const text = String(server);
+      const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+      const hostPort = bracketed ? [bracketed[1]!, bracketed[2]] : text.split(':').length === 2 ? text.split(':') : [text, undefined];
+      const [host, port] = hostPort as [string, string | undefined];
+      if (isIP(host) === 0 || (port !== undefined && !/^\d{1,5}$/.test(port))) throw new Error(`"${text}" is not an IP address or IP:port`);
+    }
+    return value.map(String);
+  },
+  format: (list) => list.join(','),
+};
+
 const addressListType: SettingType<string[]> = {
   describe: 'IP addresses separated by commas, such as 0.0.0.0,:: or 127.0.0.1',
   parse(text) {
@@ -152,6 +172,7 @@ export const schema = {
   listen: setting('listen', addressListType, ['0.0.0.0', '::'], 'The IP addresses every service listens on.'),
   messageSizeLimit: setting('message-size-limit', byteSize(64 * 1024, 1024 ** 3), 50 * 1024 ** 2, 'The largest message accepted over SMTP or IMAP APPEND.'),
   maxRecipients: setting('max-recipients', integer(1, 10000), 100, 'The most recipients one message may have.'),
+  dnsServers: setting('dns-servers', serverListType, [] as string[], 'DNS servers for MX lookups of outgoing mail; empty uses the system resolver.'),
   logLevel: setting('log-level', oneOf(['debug', 'info', 'warn', 'error'] as const satisfies readonly LogLevel[]), 'info', 'How much is logged.'),
 };
 

@@ -1,0 +1,25 @@
+// The signer the outbound queue calls for each message it sends: mail whose
+// From domain is one of ours is signed with that domain's keys (made on first
+// use if an older domain has none yet); anything else, such as a forward of
+// someone else's mail, is sent as it is.
+
+import { createReadStream } from 'node:fs';
+import { ensureDomainKeys, type DomainKeys } from './keys.ts';
+import { signMessage } from './sign.ts';
+
+export type MessageSigner = (message: { path: string; size: number; fromDomain: string | null }) => Promise<Buffer | null>;
+
+export function createSigner(dkimDir: string, isLocalDomain: (domain: string) => boolean): MessageSigner {
+  const cache = new Map<string, DomainKeys>();
+  return async ({ path, fromDomain }) => {
+    if (!fromDomain) return null;
+    const domain = fromDomain.toLowerCase();
+    if (!isLocalDomain(domain)) return null;
+    let keys = cache.get(domain);
+    if (!keys) {
+      keys = ensureDomainKeys(dkimDir, domain);
+      cache.set(domain, keys);
+    }
+    return Buffer.from(await signMessage(createReadStream(path, { highWaterMark: 64 * 1024 }), keys), 'latin1');
+  };
+}
