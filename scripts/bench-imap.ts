@@ -90,7 +90,7 @@ try {
   const [flags, fetchMs] = await timed(() => imap.command('FETCH 1:* (FLAGS)'));
   const [search, searchMs] = await timed(() => imap.command('UID SEARCH BODY pineapple'));
   const found = search.untagged.map((l) => l.toString()).join(' ').trim().split(' ').length - 2;
-  console.log(`mailbox of ${total} messages (10 KB-ish each is not the point: ~2.5 KB, 40 lines)`);
+  console.log(`mailbox of ${total} messages of about 2.5 KB (40 lines each)`);
   console.log(`SELECT INBOX                      ${selectMs.toFixed(0).padStart(7)} ms`);
   console.log(`FETCH 1:* (FLAGS)                 ${fetchMs.toFixed(0).padStart(7)} ms  (${flags.untagged.length} responses)`);
   console.log(`UID SEARCH BODY pineapple         ${searchMs.toFixed(0).padStart(7)} ms  (${found} found)`);
