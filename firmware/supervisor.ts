@@ -67,6 +67,9 @@ export interface SupervisorTimings extends PressTimings {
   resetTimeoutMs: number;
 }
 
+/** How long failed probes wait for an exit to be reported before restarting on their own account. */
+const exitGraceMs = 500;
+
 export const defaultTimings: SupervisorTimings = {
   probeIntervalMs: 5_000,
   probeTimeoutMs: 3_000,
@@ -204,6 +207,8 @@ export class Supervisor {
 
   private flow: Promise<void> = Promise.resolve();
   private restartQueued = false;
+  /** Probes failed enough: waiting a moment to learn whether the process is exiting anyway. */
+  private probeRestartPending = false;
   private resetRequested = false;
   private stopRequested = false;
   private starting: Promise<void> | undefined;
@@ -424,6 +429,25 @@ export class Supervisor {
     });
   }
 
+  // A killed process stops answering before its exit is reported; the probes
+  // can see that first. Wait a moment so that the restart names the real
+  // cause (the exit) rather than the refused connection it led to.
+  private restartAfterFailedProbes(child: ServicesChild, reason: string): void {
+    if (this.probeRestartPending) return;
+    this.probeRestartPending = true;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'alive'>((resolve) => {
+      timer = setTimeout(() => resolve('alive'), exitGraceMs);
+    });
+    void Promise.race([child.exited.then(() => 'exited' as const), grace]).then((outcome) => {
+      clearTimeout(timer);
+      this.probeRestartPending = false;
+      // An exit restarts through the exit handler, with its own reason.
+      if (outcome === 'exited' || child !== this.child) return;
+      this.restart(reason);
+    });
+  }
+
   private enterFailed(reason: string): void {
     this.phase = 'failed';
     this.failure = { at: new Date().toISOString(), reason };
@@ -458,7 +482,7 @@ export class Supervisor {
     const probePhase = this.phase === 'booting' || this.phase === 'running' || this.phase === 'recovering';
     const now = Date.now();
     const due = !this.childHealthy || this.probeFailures > 0 || now - this.lastProbeAt >= this.timings.probeIntervalMs - 5;
-    if (!probePhase || !child || !child.running || this.restartQueued || this.resetRequested || !due) {
+    if (!probePhase || !child || !child.running || this.restartQueued || this.probeRestartPending || this.resetRequested || !due) {
       this.loopTurnedAt = now;
       return;
     }
@@ -514,7 +538,7 @@ export class Supervisor {
       this.healthySince = undefined;
       this.probeFailures++;
       this.log.warn('probe failed', { pid: child.pid, detail: verdict.detail, failures: this.probeFailures, limit: this.timings.unhealthyProbes });
-      if (this.probeFailures >= this.timings.unhealthyProbes) this.restart(verdict.detail);
+      if (this.probeFailures >= this.timings.unhealthyProbes) this.restartAfterFailedProbes(child, verdict.detail);
     }
     this.refresh();
   }
