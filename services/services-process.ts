@@ -11,6 +11,9 @@ import { portFor, standardPorts, type PortName } from './core/ports.ts';
 import type { Service, ServiceHealth } from './core/service.ts';
 import { createBodyAnalyzer } from './delivery/analyzer.ts';
 import { LocalDelivery } from './delivery/local.ts';
+import { createSigner } from './dkim/index.ts';
+import { createResolver, type MailResolver } from './dns/index.ts';
+import { QueueService, type QueueOptions } from './queue/index.ts';
 import { ImapService } from './imap/index.ts';
 import { Pop3Service } from './pop3/index.ts';
 import { SmtpService } from './smtp/index.ts';
@@ -32,6 +35,10 @@ export interface ServicesOptions {
   /** Makes the process logger once the configured log level is known. */
   createLogger: (level: LogLevel) => Logger;
   version?: string;
+  /** Outbound queue tuning (tests shorten the retry timings). */
+  queue?: Pick<QueueOptions, 'timings' | 'maxConnections' | 'maxPerDestination' | 'mxPort'>;
+  /** The resolver for MX lookups, instead of one made from the dns-servers setting. */
+  resolver?: MailResolver;
 }
 
 export class ServicesProcess {
@@ -45,6 +52,8 @@ export class ServicesProcess {
   private lock: DataLock | undefined;
   private storage: StorageStateWatcher | undefined;
   private garbageTimer: NodeJS.Timeout | undefined;
+  /** Sends what is queued for other servers; started first, stopped last among the services. */
+  queue: QueueService | undefined;
 
   private constructor(
     private readonly options: ServicesOptions,
@@ -104,7 +113,17 @@ export class ServicesProcess {
     const storage = new StorageStateWatcher(this.store.paths.root, (state) => this.logger.warn('storage state changed', { ...state }));
     this.storage = storage;
     if (storage.state.state !== 'ok') this.logger.warn('storage is not ok: mail is refused with temporary failures', { ...storage.state });
-    const delivery = new LocalDelivery(this.store, createBodyAnalyzer, this.logger.child('delivery'));
+    const queue = new QueueService({
+      store: this.store,
+      resolver: this.options.resolver ?? createResolver(this.config.dnsServers),
+      signer: createSigner(this.store.paths.dkim, (domain) => this.store.domains.isLocal(domain)),
+      createAnalyzer: createBodyAnalyzer,
+      hostname: this.config.hostname,
+      logger: this.logger.child('queue'),
+      ...this.options.queue,
+    });
+    this.queue = queue;
+    const delivery = new LocalDelivery(this.store, createBodyAnalyzer, this.logger.child('delivery'), () => queue.kick());
     const smtp = (role: 'mx' | 'submission', name: 'smtp' | 'submission' | 'submissions') =>
       new SmtpService({
         role,
@@ -122,6 +141,7 @@ export class ServicesProcess {
         logger: this.logger.child(name),
         storage: () => storage.state,
       });
+    this.services.push(queue);
     this.services.push(smtp('mx', 'smtp'), smtp('submission', 'submission'), smtp('submission', 'submissions'));
     this.services.push(
       new ImapService({

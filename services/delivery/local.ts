@@ -1,4 +1,4 @@
-// Local delivery of a received message to accounts and held forwards. See README.md.
+// Local delivery of a received message to accounts, and outside copies into the outbound queue. See README.md.
 
 import type { Logger } from '../core/log.ts';
 import type { Account, DeliveryTarget, Delivered, Store } from '../store/index.ts';
@@ -13,7 +13,8 @@ export interface DeliveryPlan {
 
 export interface DeliveryReport {
   delivered: Delivered[];
-  held: string[];
+  /** Outside addresses now in the outbound queue. */
+  queued: string[];
 }
 
 export class LocalDelivery {
@@ -21,6 +22,8 @@ export class LocalDelivery {
     private readonly store: Store,
     private readonly createAnalyzer: () => BodyAnalyzer,
     private readonly logger: Logger,
+    /** Called after outside copies were queued, so the queue sends them now. */
+    private readonly onQueued: () => void = () => {},
   ) {}
 
   receive(source: AsyncIterable<Buffer | string>, options: ReceiveOptions): Promise<ReceiveResult> {
@@ -36,14 +39,15 @@ export class LocalDelivery {
       seen.add(account.id);
       targets.push({ account, mailbox: 'INBOX' });
     }
-    const held = [...new Set(plan.external)];
+    const queued = [...new Set(plan.external)];
     const delivered = this.store.mail.deliver(
       body,
       targets,
       Date.now(),
-      held.map((recipient) => ({ sender, recipient })),
+      queued.map((recipient) => ({ sender, recipient })),
     );
-    return { delivered, held };
+    if (queued.length) this.onQueued();
+    return { delivered, queued };
   }
 
   /** Removes the file of a body that was received but will not be delivered. */

@@ -288,7 +288,9 @@ export class SmtpService implements Service {
         accounts.push(...resolution.accounts);
         external.push(...resolution.external);
       } else if (resolution.kind === 'remote') {
-        external.push(resolution.address);
+        // RFC 5321 §2.4: the local part is the remote server's to interpret; only the domain is normalised.
+        const domain = resolution.address.slice(resolution.address.lastIndexOf('@') + 1);
+        external.push(`${rcpt.address.slice(0, rcpt.address.lastIndexOf('@'))}@${domain}`);
       }
     }
     try {
@@ -299,11 +301,11 @@ export class SmtpService implements Service {
         to: recipients.join(','),
         size: result.body.file.size,
         mailboxes: report.delivered.map((d) => `${d.accountId}/${d.mailbox}/${d.uid}`).join(','),
-        ...(report.held.length ? { held: report.held.join(',') } : {}),
+        ...(report.queued.length ? { queued: report.queued.join(',') } : {}),
       });
-      if (report.held.length) {
-        log.warn('outside copies held: outbound delivery is not available yet', { held: report.held.join(',') });
-        return `2.0.0 Ok: delivered to ${report.delivered.length} mailbox${report.delivered.length === 1 ? '' : 'es'}; ${report.held.join(', ')} held until outbound delivery is available (id ${session.id})`;
+      if (report.queued.length) {
+        const local = report.delivered.length ? `delivered to ${report.delivered.length} mailbox${report.delivered.length === 1 ? '' : 'es'}, ` : '';
+        return `2.0.0 Ok: ${local}queued for ${report.queued.join(', ')} (id ${session.id})`;
       }
       return `2.0.0 Ok: delivered (id ${session.id})`;
     } catch (error) {

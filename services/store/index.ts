@@ -10,8 +10,10 @@ import { DomainsTable } from './domains.ts';
 import { MailEvents } from './mail-events.ts';
 import { MailStore } from './mail.ts';
 import { migrate } from './migrations.ts';
+import { OutboundTable } from './outbound.ts';
 import { dataPaths, type DataPaths } from './paths.ts';
 import { RecipientResolver } from './recipients.ts';
+import { RelaySettings, TransportTable } from './routing.ts';
 import { SettingsTable } from './settings.ts';
 
 export interface StoreHealth {
@@ -26,6 +28,9 @@ export class Store {
   readonly settings: SettingsTable;
   readonly recipients: RecipientResolver;
   readonly mail: MailStore;
+  readonly outbound: OutboundTable;
+  readonly transports: TransportTable;
+  readonly relay: RelaySettings;
   private closed = false;
 
   private constructor(
@@ -38,6 +43,9 @@ export class Store {
     this.aliases = new AliasesTable(db, this.domains);
     this.recipients = new RecipientResolver(this.domains, this.accounts, this.aliases);
     this.mail = new MailStore(db, this.accounts, new BodyFiles(paths), new MailEvents());
+    this.outbound = new OutboundTable(db);
+    this.transports = new TransportTable(db);
+    this.relay = new RelaySettings(db);
   }
 
   /**
@@ -97,5 +105,8 @@ export type { MailChange } from './mail-events.ts';
 export type { Alias } from './aliases.ts';
 export type { Domain } from './domains.ts';
 export type { Resolution } from './recipients.ts';
+export type { OutboundRow } from './outbound.ts';
+export type { Relay, RelaySecurity, Transport } from './routing.ts';
+export { parseHostPort } from './routing.ts';
 export { AddressError, normalizeAddress, normalizeDomain, parseAddress } from './address.ts';
 export { dataPaths, defaultDataDir } from './paths.ts';

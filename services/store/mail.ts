@@ -159,7 +159,7 @@ export class MailStore {
       for (const copy of outbound) {
         this.db
           .prepare('INSERT INTO outbound (body_id, sender, recipient, state, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-          .run(bodyId, copy.sender, copy.recipient, 'held', now, now);
+          .run(bodyId, copy.sender, copy.recipient, 'queued', now, now);
       }
       return targets.map((target): Delivered => {
         const account = target.account;

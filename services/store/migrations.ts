@@ -169,6 +169,34 @@ export const migrations: Migration[] = [
       db.prepare(`INSERT INTO counters (name, value) VALUES ('uid_validity', ?)`).run(uidValidity);
     },
   },
+  {
+    version: 3,
+    description: 'the outbound queue: retries and delay warnings, the transport table, the smarthost',
+    up(db) {
+      db.exec(`
+        ALTER TABLE outbound ADD COLUMN last_attempt_at INTEGER;
+        ALTER TABLE outbound ADD COLUMN warned INTEGER NOT NULL DEFAULT 0;
+        -- Copies held before the queue existed are sent now.
+        UPDATE outbound SET state = 'queued' WHERE state = 'held';
+
+        CREATE TABLE transports (
+          domain TEXT PRIMARY KEY,
+          host TEXT NOT NULL,
+          port INTEGER NOT NULL
+        ) STRICT;
+
+        CREATE TABLE relay (
+          id INTEGER PRIMARY KEY CHECK (id = 1),
+          host TEXT NOT NULL,
+          port INTEGER NOT NULL,
+          security TEXT NOT NULL,
+          username TEXT,
+          password TEXT,
+          verify INTEGER NOT NULL DEFAULT 1
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 export function migrate(db: Database, list: Migration[] = migrations): { from: number; to: number } {

@@ -4,7 +4,7 @@
 import type { ExecutionContext } from 'ava';
 import { memoryLogger } from '../../services/core/log.ts';
 import { standardPorts, type PortName } from '../../services/core/ports.ts';
-import { ServicesProcess } from '../../services/services-process.ts';
+import { ServicesProcess, type ServicesOptions } from '../../services/services-process.ts';
 import { tempDataDir } from './data-dir.ts';
 
 export interface TestServices {
@@ -16,13 +16,15 @@ export interface TestServices {
 
 const allEphemeral = Object.fromEntries(Object.keys(standardPorts).map((name) => [name, 0])) as Record<PortName, number>;
 
-export async function startServices(t: ExecutionContext, options: { data?: string; overrides?: Record<string, string> } = {}): Promise<TestServices> {
+export async function startServices(t: ExecutionContext, options: { data?: string; overrides?: Record<string, string>; queue?: ServicesOptions['queue'] } = {}): Promise<TestServices> {
   const data = options.data ?? tempDataDir(t);
   const { logger, lines } = memoryLogger('debug');
   const services = await ServicesProcess.start({
     dataDir: data,
-    overrides: { listen: '127.0.0.1', hostname: 'mx.example.test', ...options.overrides },
+    // No lookup leaves the machine: port 9 on loopback answers nothing, so outside mail stays queued unless a test brings its own DNS server.
+    overrides: { listen: '127.0.0.1', hostname: 'mx.example.test', 'dns-servers': '127.0.0.1:9', ...options.overrides },
     ports: allEphemeral,
+    queue: options.queue,
     createLogger: () => logger,
   });
   t.teardown(() => services.stop());

@@ -1,0 +1,142 @@
+// The outbound queue's rows: one per (message, remote recipient), naming the
+// durable body it sends. Rows are written with the message by MailStore.deliver,
+// in the transaction that commits the body, so a 250 covers them too.
+//
+// Invariants:
+// - A row holds one reference on its body (bodies.refs); whoever deletes the
+//   row gives the reference back in the same transaction, and the body file
+//   goes only later, through MailStore.collectGarbage.
+// - A row is deleted only when its recipient's fate is settled: delivered,
+//   bounced (the DSN already stored), or deleted by the administrator.
+// - `state` is 'queued' for every row: whether an attempt is running is known
+//   only in memory, so a crash in the middle of one leaves the row to be tried
+//   again (a possible duplicate, never a loss).
+
+import type { Database } from 'better-sqlite3';
+import { UserError } from '../core/errors.ts';
+
+export interface OutboundRow {
+  id: number;
+  bodyId: number;
+  sender: string;
+  recipient: string;
+  attempts: number;
+  nextAttemptAt: number;
+  lastAttemptAt: number | null;
+  lastError: string | null;
+  warned: boolean;
+  createdAt: number;
+  /** The body file, relative to messages/. */
+  file: string;
+  size: number;
+  subject: string;
+  /** The body's MIME structure as stored (JSON). */
+  structure: string;
+}
+
+interface Row {
+  id: number;
+  body_id: number;
+  sender: string;
+  recipient: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_attempt_at: number | null;
+  last_error: string | null;
+  warned: number;
+  created_at: number;
+  file: string;
+  size: number;
+  subject: string;
+  structure: string;
+}
+
+const select = `SELECT o.id, o.body_id, o.sender, o.recipient, o.attempts, o.next_attempt_at, o.last_attempt_at, o.last_error, o.warned, o.created_at,
+  b.file, b.size, b.subject, b.structure FROM outbound o JOIN bodies b ON b.id = o.body_id`;
+
+function toRow(r: Row): OutboundRow {
+  return {
+    id: r.id,
+    bodyId: r.body_id,
+    sender: r.sender,
+    recipient: r.recipient,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    lastAttemptAt: r.last_attempt_at,
+    lastError: r.last_error,
+    warned: r.warned === 1,
+    createdAt: r.created_at,
+    file: r.file,
+    size: r.size,
+    subject: r.subject,
+    structure: r.structure,
+  };
+}
+
+export class OutboundTable {
+  constructor(private readonly db: Database) {}
+
+  /** Every row, oldest first. */
+  list(): OutboundRow[] {
+    return (this.db.prepare(`${select} ORDER BY o.id`).all() as Row[]).map(toRow);
+  }
+
+  get(id: number): OutboundRow {
+    const row = this.db.prepare(`${select} WHERE o.id = ?`).get(id) as Row | undefined;
+    if (!row) throw new UserError(`there is no queued message ${id}; see mailnest queue list`);
+    return toRow(row);
+  }
+
+  /** Rows whose next attempt is due, oldest first. */
+  due(now: number, limit: number): OutboundRow[] {
+    return (this.db.prepare(`${select} WHERE o.state = 'queued' AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.id LIMIT ?`).all(now, limit) as Row[]).map(toRow);
+  }
+
+  /** When the next row falls due, if any. */
+  nextDue(): number | undefined {
+    return (this.db.prepare(`SELECT min(next_attempt_at) FROM outbound WHERE state = 'queued'`).pluck().get() as number | null) ?? undefined;
+  }
+
+  count(): number {
+    return this.db.prepare('SELECT count(*) FROM outbound').pluck().get() as number;
+  }
+
+  /** Settles rows: each is deleted and its body reference given back, in one transaction. */
+  remove(ids: readonly number[]): number {
+    return this.db.transaction(() => {
+      let removed = 0;
+      for (const id of ids) {
+        const row = this.db.prepare('DELETE FROM outbound WHERE id = ? RETURNING body_id').get(id) as { body_id: number } | undefined;
+        if (!row) continue;
+        this.db.prepare('UPDATE bodies SET refs = refs - 1 WHERE id = ?').run(row.body_id);
+        removed += 1;
+      }
+      return removed;
+    }).immediate();
+  }
+
+  /** A temporary failure: try again at `nextAttemptAt`. */
+  defer(ids: readonly number[], error: string, now: number, nextAttemptAt: number): void {
+    this.db.transaction(() => {
+      const update = this.db.prepare('UPDATE outbound SET attempts = attempts + 1, last_attempt_at = ?, next_attempt_at = ?, last_error = ? WHERE id = ?');
+      for (const id of ids) update.run(now, nextAttemptAt, error, id);
+    }).immediate();
+  }
+
+  markWarned(ids: readonly number[]): void {
+    this.db.transaction(() => {
+      for (const id of ids) this.db.prepare('UPDATE outbound SET warned = 1 WHERE id = ?').run(id);
+    }).immediate();
+  }
+
+  /** Makes rows due now: all of them, or the ones named. Returns how many. */
+  retryNow(ids?: readonly number[], now = Date.now()): number {
+    if (!ids) return this.db.prepare('UPDATE outbound SET next_attempt_at = ?').run(now).changes;
+    let changed = 0;
+    for (const id of ids) {
+      this.get(id);
+      changed += this.db.prepare('UPDATE outbound SET next_attempt_at = ? WHERE id = ?').run(now, id).changes;
+    }
+    return changed;
+  }
+}

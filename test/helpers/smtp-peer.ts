@@ -1,0 +1,95 @@
+// Another mail server, for the outbound queue to deliver to: smtp-server on
+// 127.0.0.1 with an ephemeral port, keeping every message it accepts and
+// answering RCPT and DATA as the test decides.
+
+import type { ExecutionContext } from 'ava';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
+
+export interface ReceivedByPeer {
+  from: string;
+  to: string[];
+  raw: Buffer;
+  /** The connection was TLS (implicit or STARTTLS). */
+  secure: boolean;
+  user: string | undefined;
+  helo: string;
+}
+
+export interface PeerOptions {
+  /** Implicit TLS (a smarthost on 465). */
+  secure?: boolean;
+  /** Require AUTH with these credentials (a smarthost). */
+  login?: { user: string; pass: string };
+  /** A reply for RCPT: return an Error with responseCode to refuse, or null to accept. */
+  onRcpt?: (address: string, attempt: number) => (Error & { responseCode?: number }) | null;
+  /** A reply for the end of DATA, the same way. */
+  onData?: (attempt: number) => (Error & { responseCode?: number }) | null;
+  /** No STARTTLS offered. */
+  noTls?: boolean;
+  host?: string;
+  /** Wait this long before answering the end of DATA (a slow server). */
+  dataDelayMs?: number;
+}
+
+export function reply(code: number, text: string): Error & { responseCode: number } {
+  return Object.assign(new Error(text), { responseCode: code });
+}
+
+export async function startPeer(t: ExecutionContext, options: PeerOptions = {}) {
+  const received: ReceivedByPeer[] = [];
+  const rcptAttempts = new Map<string, number>();
+  let dataAttempts = 0;
+  const connections = { open: 0, most: 0, total: 0 };
+  const server = new SMTPServer({
+    secure: options.secure ?? false,
+    authOptional: !options.login,
+    disabledCommands: [...(options.login ? [] : ['AUTH']), ...(options.noTls ? ['STARTTLS'] : [])],
+    allowInsecureAuth: false,
+    hideENHANCEDSTATUSCODES: false,
+    logger: false,
+    size: 100 * 1024 * 1024,
+    onConnect(_session, callback) {
+      connections.open += 1;
+      connections.total += 1;
+      connections.most = Math.max(connections.most, connections.open);
+      callback();
+    },
+    onClose() {
+      connections.open -= 1;
+    },
+    onAuth(auth, _session, callback) {
+      if (options.login && auth.username === options.login.user && auth.password === options.login.pass) return callback(null, { user: auth.username });
+      callback(reply(535, '5.7.8 Authentication credentials invalid'));
+    },
+    onRcptTo(address: SMTPServerAddress, _session, callback) {
+      const attempt = (rcptAttempts.get(address.address) ?? 0) + 1;
+      rcptAttempts.set(address.address, attempt);
+      callback(options.onRcpt?.(address.address, attempt) ?? undefined);
+    },
+    onData(stream, session: SMTPServerSession, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', async () => {
+        if (options.dataDelayMs) await new Promise((r) => setTimeout(r, options.dataDelayMs));
+        dataAttempts += 1;
+        const refusal = options.onData?.(dataAttempts) ?? null;
+        if (refusal) return callback(refusal);
+        received.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks),
+          secure: session.secure,
+          user: session.user as string | undefined,
+          helo: session.hostNameAppearsAs,
+        });
+        callback(null, 'Ok: queued as peer');
+      });
+    },
+  });
+  server.on('error', () => {});
+  await new Promise<void>((resolve) => server.listen(0, options.host ?? '127.0.0.1', resolve));
+  const address = server.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { port, received, rcptAttempts, connections, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
