@@ -9,11 +9,12 @@ import { configCommands } from './commands/config.ts';
 import { domainCommands } from './commands/domain.ts';
 import { firmwareCommand } from './commands/firmware.ts';
 import { mailboxCommands, messageCommands } from './commands/mail.ts';
+import { queueCommands, relayCommands, transportCommands } from './commands/queue.ts';
 import { serveCommand } from './commands/serve.ts';
 import { userCommands } from './commands/user.ts';
 import { version } from './version.ts';
 
-const groups: CommandGroup[] = [domainCommands, userCommands, aliasCommands, mailboxCommands, messageCommands, configCommands];
+const groups: CommandGroup[] = [domainCommands, userCommands, aliasCommands, mailboxCommands, messageCommands, queueCommands, relayCommands, transportCommands, configCommands];
 const topLevel: Record<string, Command> = { serve: serveCommand, firmware: firmwareCommand };
 
 function usage(): string {
