@@ -47,6 +47,8 @@ export async function startPeer(t: ExecutionContext, options: PeerOptions = {}) 
     allowInsecureAuth: false,
     hideENHANCEDSTATUSCODES: false,
     logger: false,
+    // Reverse DNS would query the system resolver for each connection; nothing here may leave the machine.
+    disableReverseLookup: true,
     size: 100 * 1024 * 1024,
     onConnect(_session, callback) {
       connections.open += 1;

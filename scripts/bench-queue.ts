@@ -1,0 +1,122 @@
+// Outbound queue benchmark: how fast the queue empties into a loopback peer
+// server. Messages (10 KB, DKIM-signed on the way out) are queued while their
+// destination is down, then the destination comes up and Mailnest starts;
+// the figure is messages per second from start until the peer holds them all,
+// with the default limit of 2 connections to one destination, and the serve
+// process's peak RSS. Run with `make bench`.
+
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, createServer } from 'node:net';
+import nodemailer from 'nodemailer';
+import { SMTPServer } from 'smtp-server';
+import { standardPorts } from '../services/core/ports.ts';
+
+const bin = new URL('../bin/mailnest', import.meta.url).pathname;
+const data = mkdtempSync(join(tmpdir(), 'mailnest-bench-queue-'));
+const count = 1000;
+
+function cli(args: string[], input = ''): string {
+  return execFileSync(bin, [...args, '--data', data], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'] });
+}
+
+function peakRssMb(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startServe(smtpPort: number): Promise<ChildProcess> {
+  const ports = Object.keys(standardPorts).flatMap((name) => ['--port', `${name}=${name === 'smtp' ? smtpPort : 0}`]);
+  const serve = spawn(bin, ['serve', '--data', data, '--listen', '127.0.0.1', ...ports, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  for (let attempt = 0; ; attempt++) {
+    const ready = await new Promise<boolean>((resolve) => {
+      const socket = connect(smtpPort, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (ready) return serve;
+    if (attempt > 200) throw new Error('serve did not start listening');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function stopServe(serve: ChildProcess): Promise<void> {
+  serve.kill('SIGTERM');
+  await new Promise((resolve) => serve.on('exit', resolve));
+}
+
+const body = `${'The quick brown fox jumps over the lazy dog. '.repeat(2)}\r\n`.repeat(110);
+const message = (n: number) => `From: Alice <alice@example.test>\r\nTo: friend@remote.test\r\nSubject: bench ${n}\r\nMessage-ID: <queue-bench-${n}@example.test>\r\n\r\n${body}`;
+
+cli(['domain', 'add', 'example.test']);
+cli(['user', 'add', 'alice@example.test', '--password-stdin'], 'bench');
+// Mail to this alias goes out through the queue; port 25 takes it without a login.
+cli(['alias', 'add', 'out@example.test', 'friend@remote.test']);
+cli(['transport', 'set', 'remote.test', `127.0.0.1:${await freePort()}`]);
+
+const smtpPort = await freePort();
+let serve = await startServe(smtpPort);
+try {
+  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, secure: false, ignoreTLS: true, pool: true, maxConnections: 8, maxMessages: Infinity });
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < count) {
+        const n = next++;
+        await transport.sendMail({ envelope: { from: 'alice@example.test', to: ['out@example.test'] }, raw: message(n) });
+      }
+    }),
+  );
+  transport.close();
+  await stopServe(serve);
+
+  let received = 0;
+  let done: () => void = () => {};
+  const all = new Promise<void>((resolve) => (done = resolve));
+  const peer = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['AUTH'],
+    logger: false,
+    // Reverse DNS would query the system resolver for each connection; nothing here may leave the machine.
+    disableReverseLookup: true,
+    onData(stream, _session, callback) {
+      stream.on('data', () => {});
+      stream.on('end', () => {
+        callback(null, 'Ok');
+        if (++received === count) done();
+      });
+    },
+  });
+  const peerPort = await freePort();
+  await new Promise<void>((resolve) => peer.listen(peerPort, '127.0.0.1', resolve));
+  cli(['transport', 'set', 'remote.test', `127.0.0.1:${peerPort}`]);
+  cli(['queue', 'retry', '--all']);
+
+  const started = process.hrtime.bigint();
+  serve = await startServe(smtpPort);
+  await all;
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  console.log(`Outbound queue to a loopback peer: ${count} messages of ${Buffer.byteLength(message(0))} bytes, DKIM-signed (RSA + Ed25519), STARTTLS, 2 connections to the destination`);
+  console.log('messages  seconds  msg/s   peak RSS (MB)');
+  console.log(`${String(count).padStart(8)}  ${seconds.toFixed(2).padStart(7)}  ${(count / seconds).toFixed(0).padStart(5)}   ${peakRssMb(serve.pid!).toFixed(1)}`);
+  for (let i = 0; i < 100 && !/the queue is empty/.test(cli(['queue', 'list'])); i++) await new Promise((r) => setTimeout(r, 100));
+  const left = cli(['queue', 'list']);
+  if (!/the queue is empty/.test(left)) throw new Error(`the queue did not empty:\n${left}`);
+  console.log(`the peer received all ${count}; the queue is empty`);
+  peer.close();
+} finally {
+  await stopServe(serve);
+  rmSync(data, { recursive: true, force: true });
+}
