@@ -7,13 +7,13 @@
 // Run with `make bench` (or: node --import tsx scripts/bench-imap.ts).
 
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createBodyAnalyzer } from '../services/delivery/analyzer.ts';
 import { Store } from '../services/store/index.ts';
 import { receiveBody } from '../services/store/receive.ts';
 import { RawImap } from '../test/helpers/imap-raw.ts';
+import { freePort, memoryMb, waitForPort } from './lib/bench.ts';
 
 const total = Number(process.env.MESSAGES ?? 100_000);
 const bin = new URL('../bin/mailnest', import.meta.url).pathname;
@@ -40,35 +40,6 @@ async function build(): Promise<void> {
   }
   console.log(`built a mailbox of ${total} messages in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   store.close();
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let attempt = 0; attempt < 300; attempt++) {
-    const ready = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (ready) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('serve did not start listening');
-}
-
-function memoryMb(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
-  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
 }
 
 async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {

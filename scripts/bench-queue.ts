@@ -6,13 +6,13 @@
 // process's peak RSS. Run with `make bench`.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, createServer } from 'node:net';
 import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
 import { standardPorts } from '../services/core/ports.ts';
+import { freePort, memoryMb, waitForPort } from './lib/bench.ts';
 
 const bin = new URL('../bin/mailnest', import.meta.url).pathname;
 const data = mkdtempSync(join(tmpdir(), 'mailnest-bench-queue-'));
@@ -22,34 +22,11 @@ function cli(args: string[], input = ''): string {
   return execFileSync(bin, [...args, '--data', data], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'] });
 }
 
-function peakRssMb(pid: number): number {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : NaN;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 async function startServe(smtpPort: number): Promise<ChildProcess> {
   const ports = Object.keys(standardPorts).flatMap((name) => ['--port', `${name}=${name === 'smtp' ? smtpPort : 0}`]);
   const serve = spawn(bin, ['serve', '--data', data, '--listen', '127.0.0.1', ...ports, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
-  for (let attempt = 0; ; attempt++) {
-    const ready = await new Promise<boolean>((resolve) => {
-      const socket = connect(smtpPort, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (ready) return serve;
-    if (attempt > 200) throw new Error('serve did not start listening');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitForPort(smtpPort);
+  return serve;
 }
 
 async function stopServe(serve: ChildProcess): Promise<void> {
@@ -110,7 +87,7 @@ try {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   console.log(`Outbound queue to a loopback peer: ${count} messages of ${Buffer.byteLength(message(0))} bytes, DKIM-signed (RSA + Ed25519), STARTTLS, 2 connections to the destination`);
   console.log('messages  seconds  msg/s   peak RSS (MB)');
-  console.log(`${String(count).padStart(8)}  ${seconds.toFixed(2).padStart(7)}  ${(count / seconds).toFixed(0).padStart(5)}   ${peakRssMb(serve.pid!).toFixed(1)}`);
+  console.log(`${String(count).padStart(8)}  ${seconds.toFixed(2).padStart(7)}  ${(count / seconds).toFixed(0).padStart(5)}   ${memoryMb(serve.pid!).peak.toFixed(1)}`);
   for (let i = 0; i < 100 && !/the queue is empty/.test(cli(['queue', 'list'])); i++) await new Promise((r) => setTimeout(r, 100));
   const left = cli(['queue', 'list']);
   if (!/the queue is empty/.test(left)) throw new Error(`the queue did not empty:\n${left}`);

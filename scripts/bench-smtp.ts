@@ -4,11 +4,11 @@
 // Run with `make bench` (or: node --import tsx scripts/bench-smtp.ts).
 
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, createServer } from 'node:net';
 import nodemailer from 'nodemailer';
+import { freePort, memoryMb, waitForPort } from './lib/bench.ts';
 
 const bin = new URL('../bin/mailnest', import.meta.url).pathname;
 const data = mkdtempSync(join(tmpdir(), 'mailnest-bench-smtp-'));
@@ -22,11 +22,6 @@ function cli(args: string[], input = ''): void {
   execFileSync(bin, [...args, '--data', data], { input, stdio: ['pipe', 'ignore', 'inherit'] });
 }
 
-function peakRssMb(pid: number): number {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : NaN;
-}
-
 const body = `${'The quick brown fox jumps over the lazy dog. '.repeat(2)}\r\n`.repeat(110);
 function message(n: number): string {
   return `From: bench@remote.test\r\nTo: alice@example.test\r\nSubject: bench ${n}\r\nMessage-ID: <bench-${n}@remote.test>\r\n\r\n${body}`;
@@ -34,28 +29,9 @@ function message(n: number): string {
 
 cli(['domain', 'add', 'example.test']);
 cli(['user', 'add', 'alice@example.test', '--password-stdin'], 'bench');
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 const port = await freePort();
 const serve = spawn(bin, ['serve', '--data', data, '--listen', '127.0.0.1', '--port', `smtp=${port}`, '--port', 'http=0', '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
-for (let attempt = 0; ; attempt++) {
-  const ready = await new Promise<boolean>((resolve) => {
-    const socket = connect(port, '127.0.0.1', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-  if (ready) break;
-  if (attempt > 200) throw new Error('serve did not start listening');
-  await new Promise((r) => setTimeout(r, 100));
-}
+await waitForPort(port);
 
 let sent = 0;
 console.log(`SMTP delivery, 10 KB messages (${Buffer.byteLength(message(0))} bytes), durable (fsync + commit before each 250)`);
@@ -79,7 +55,7 @@ try {
     );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     sent += messages;
-    console.log(`${String(clients).padStart(7)}  ${String(messages).padStart(8)}  ${seconds.toFixed(2).padStart(7)}  ${(messages / seconds).toFixed(0).padStart(5)}   ${peakRssMb(serve.pid!).toFixed(1)}`);
+    console.log(`${String(clients).padStart(7)}  ${String(messages).padStart(8)}  ${seconds.toFixed(2).padStart(7)}  ${(messages / seconds).toFixed(0).padStart(5)}   ${memoryMb(serve.pid!).peak.toFixed(1)}`);
   }
   const listed = JSON.parse(execFileSync(bin, ['mailbox', 'list', 'alice@example.test', '--json', '--data', data], { encoding: 'utf8' })) as { name: string; messages: number }[];
   const inbox = listed.find((m) => m.name === 'INBOX')!.messages;
