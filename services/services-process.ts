@@ -12,7 +12,7 @@ import type { Service, ServiceHealth } from './core/service.ts';
 import { createBodyAnalyzer } from './delivery/analyzer.ts';
 import { LocalDelivery } from './delivery/local.ts';
 import { createSigner } from './dkim/index.ts';
-import { createResolver, type MailResolver } from './dns/index.ts';
+import { createResolver } from './dns/index.ts';
 import { QueueService, type QueueOptions } from './queue/index.ts';
 import { ImapService } from './imap/index.ts';
 import { Pop3Service } from './pop3/index.ts';
@@ -37,8 +37,6 @@ export interface ServicesOptions {
   version?: string;
   /** Outbound queue tuning (tests shorten the retry timings). */
   queue?: Pick<QueueOptions, 'timings' | 'maxConnections' | 'maxPerDestination' | 'mxPort'>;
-  /** The resolver for MX lookups, instead of one made from the dns-servers setting. */
-  resolver?: MailResolver;
 }
 
 export class ServicesProcess {
@@ -115,7 +113,7 @@ export class ServicesProcess {
     if (storage.state.state !== 'ok') this.logger.warn('storage is not ok: mail is refused with temporary failures', { ...storage.state });
     const queue = new QueueService({
       store: this.store,
-      resolver: this.options.resolver ?? createResolver(this.config.dnsServers),
+      resolver: createResolver(this.config.dnsServers),
       signer: createSigner(this.store.paths.dkim, (domain) => this.store.domains.isLocal(domain)),
       createAnalyzer: createBodyAnalyzer,
       hostname: this.config.hostname,
