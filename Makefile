@@ -9,7 +9,7 @@ DEBIAN_STAMP := .build/debian-packages
 # Debian packages the tests drive as real clients.
 DEBIAN_PACKAGES := swaks libnet-ssleay-perl libio-socket-ssl-perl curl isync fetchmail
 
-.PHONY: all deps debian-deps build run test typecheck bench clean
+.PHONY: all deps debian-deps build run test typecheck bench image qemu-test clean
 
 all: build
 
@@ -43,6 +43,15 @@ test: deps debian-deps build typecheck
 
 bench: build
 	@for script in scripts/bench-*.ts; do echo "== $$script"; node --import tsx $$script || exit 1; done
+
+# The arm64 disk image for QEMU's virt board (root needed; see os-image/README.md).
+# The Debian base and the arm64 Node runtime are cached in ../.cache/mailnest-image.
+image: build
+	os-image/build-image.sh $(CURDIR)
+
+# Boots the image in qemu-system-aarch64 and exchanges mail with it; ends with `qemu-test: PASS` or `qemu-test: FAIL: ...`.
+qemu-test: image
+	os-image/qemu-test.sh $(CURDIR)
 
 clean:
 	rm -rf dist .build
