@@ -3,8 +3,8 @@
 // reads these tables at every attempt, and `queue retry` is picked up at its
 // next look at the queue (within 15 s).
 
-import { readFileSync } from 'node:fs';
 import { UserError } from '../../services/core/errors.ts';
+import { readHeaderSection } from '../../services/queue/message-file.ts';
 import { parseHostPort, type Relay, type RelaySecurity } from '../../services/store/index.ts';
 import { printJson, readPassword, table, UsageError, type CommandContext, type CommandGroup } from '../command.ts';
 
@@ -69,11 +69,10 @@ export const queueCommands: CommandGroup = {
       usage: 'queue show ID',
       summary: 'one queued message: its envelope, state and headers',
       positionals: [1, 1],
-      run({ args, openStore, io }) {
+      async run({ args, openStore, io }) {
         const store = openStore();
         const row = store.outbound.get(queueId(args[0]!));
-        const head = readFileSync(store.mail.files.absolute(row.file)).subarray(0, 64 * 1024).toString('utf8');
-        const end = head.search(/\r?\n\r?\n/);
+        const header = (await readHeaderSection(store.mail.files.absolute(row.file), row.structure)).toString('utf8');
         io.stdout(
           [
             `id:           ${row.id}`,
@@ -85,7 +84,7 @@ export const queueCommands: CommandGroup = {
             `next attempt: ${new Date(row.nextAttemptAt).toISOString()}`,
             `last error:   ${row.lastError ?? '-'}`,
             '',
-            (end >= 0 ? head.slice(0, end) : head).replace(/\r\n/g, '\n'),
+            header.replace(/\r?\n$/, '').replace(/\r\n/g, '\n'),
             '',
           ].join('\n'),
         );

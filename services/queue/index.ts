@@ -1,17 +1,15 @@
 // services/queue: sends the mail waiting in the outbound table to other
 // servers. See README.md for the RFCs and the invariants.
 
-import { open } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { Logger } from '../core/log.ts';
 import type { Service, ServiceHealth, ServiceState } from '../core/service.ts';
 import type { MessageSigner } from '../dkim/index.ts';
 import type { MailResolver } from '../dns/index.ts';
-import type { MessageStructure } from '../mime/index.ts';
 import type { OutboundRow, Store } from '../store/index.ts';
 import { receiveBody, type BodyAnalyzer } from '../store/receive.ts';
 import { buildDsn, statusOf, type ReportedRecipient } from './dsn.ts';
+import { fromDomainOf, readHeaderSection, returnPathLength, withPrefix } from './message-file.ts';
 import { route, routeKey, RouteError, type Route } from './routes.ts';
 import { runSession, type RecipientOutcome, type SessionResult } from './smtp-session.ts';
 
@@ -198,25 +196,18 @@ export class QueueService implements Service {
   }
 
   private async attempt(batch: Batch): Promise<void> {
-    const { store, logger } = this.options;
     const first = batch.rows[0]!;
-    const log = logger.with({ qid: first.id, from: first.sender || '<>' });
-    let outcomes: RecipientOutcome[];
-    let remote: string | undefined;
-    let routeUsed: Route;
+    const log = this.options.logger.with({ qid: first.id, from: first.sender || '<>' });
+    let sent: { outcomes: RecipientOutcome[]; remote?: string };
     try {
-      routeUsed = route(store, this.options.resolver, batch.domain, this.options.mxPort);
-      const targets = await routeUsed.targets();
-      const result = await this.send(routeUsed, targets, batch, log);
-      outcomes = result.outcomes;
-      remote = result.remote;
+      const routeUsed = route(this.options.store, this.options.resolver, batch.domain, this.options.mxPort);
+      sent = await this.send(routeUsed, await routeUsed.targets(), batch, log);
     } catch (error) {
       if (!(error instanceof RouteError)) throw error;
-      outcomes = batch.rows.map((row) => ({ recipient: row.recipient, result: error.permanent ? 'permanent' : 'temporary', reply: error.message }));
-      const status = error.status;
-      return this.settle(batch, outcomes, undefined, log, status);
+      const result = error.permanent ? 'permanent' : 'temporary';
+      return this.settle(batch, batch.rows.map((row) => ({ recipient: row.recipient, result, reply: error.message })), undefined, log, error.status);
     }
-    return this.settle(batch, outcomes, remote, log);
+    return this.settle(batch, sent.outcomes, sent.remote, log);
   }
 
   /** Tries each target until one takes the transaction. */
@@ -307,9 +298,15 @@ export class QueueService implements Service {
         for (const b of bounced) deferred.push({ row: b.row, outcome: b.outcome });
       }
     }
-    for (const { row, outcome } of deferred) {
-      const delay = Math.min(this.timings.retryBaseMs * 2 ** Math.min(row.attempts, 20), this.timings.retryMaxMs);
-      store.outbound.defer([row.id], outcome.reply, now, now + delay);
+    if (deferred.length) {
+      store.outbound.defer(
+        deferred.map(({ row, outcome }) => ({
+          id: row.id,
+          error: outcome.reply,
+          nextAttemptAt: now + Math.min(this.timings.retryBaseMs * 2 ** Math.min(row.attempts, 20), this.timings.retryMaxMs),
+        })),
+        now,
+      );
     }
     this.counts.deferred += deferred.length;
     const late = deferred.filter(({ row }) => !row.warned && now - row.createdAt >= this.timings.delayWarningMs);
@@ -361,7 +358,7 @@ export class QueueService implements Service {
         lastAttemptDate: new Date(),
         retryUntil,
         subject: row.subject,
-        originalHeaders: await readHeaders(store.mail.files.absolute(row.file)),
+        originalHeaders: await readHeaderSection(store.mail.files.absolute(row.file), row.structure),
         recipients,
       });
       // RFC 3464 §2: a report has the null sender; delivered here, it gets the Return-Path of final delivery (RFC 5321 §4.4).
@@ -382,53 +379,5 @@ export class QueueService implements Service {
       log.warn('could not store the report; trying again later', { kind, to: row.sender, error });
       return false;
     }
-  }
-}
-
-async function* withPrefix(prefix: Buffer, path: string, skip: number): AsyncGenerator<Buffer> {
-  if (prefix.length) yield prefix;
-  for await (const chunk of createReadStream(path, { highWaterMark: 64 * 1024, start: skip })) yield chunk as Buffer;
-}
-
-/** The length of a Return-Path line opening the file, else 0. */
-async function returnPathLength(path: string): Promise<number> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(2048);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    const head = buffer.subarray(0, bytesRead);
-    if (!/^return-path:/i.test(head.subarray(0, 12).toString('latin1'))) return 0;
-    const end = head.indexOf('\r\n');
-    // A folded or over-long line is not the one we wrote: leave it.
-    return end > 0 && head[end + 2] !== 0x20 && head[end + 2] !== 0x09 ? end + 2 : 0;
-  } finally {
-    await handle.close();
-  }
-}
-
-/** The From domain, for the DKIM signer: from the structure stored at delivery. */
-function fromDomainOf(structureJson: string): string | null {
-  try {
-    const structure = JSON.parse(structureJson) as MessageStructure;
-    const first = (structure.root.envelope?.from ?? []).find(([, , mailbox, host]) => mailbox !== null && host !== null);
-    return first?.[3] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** The header section of a stored message, up to 64 KB. */
-async function readHeaders(path: string): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    const head = buffer.subarray(0, bytesRead);
-    const end = head.indexOf('\r\n\r\n');
-    if (end >= 0) return head.subarray(0, end + 2);
-    const bare = head.indexOf('\n\n');
-    return bare >= 0 ? head.subarray(0, bare + 1) : head;
-  } finally {
-    await handle.close();
   }
 }

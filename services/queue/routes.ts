@@ -11,8 +11,6 @@ import type { Relay, Store } from '../store/index.ts';
 import type { SessionOptions, SessionTarget } from './smtp-session.ts';
 
 export interface Route {
-  /** Per-destination connection limits count by this. */
-  key: string;
   /** For logs: where the mail goes and why. */
   via: 'transport' | 'relay' | 'mx';
   /** Addresses to try in order until one answers. */
@@ -38,7 +36,7 @@ export class RouteError extends Error {
 /** RFC 5321 §5.1 leaves the number of MX hosts tried to us; more than this is a misconfiguration or an attack. */
 const maxAddresses = 10;
 
-/** The key a domain's mail is limited by, known without DNS. */
+/** The destination a domain's mail counts against for connection limits, known without DNS (the same order as `route`). */
 export function routeKey(store: Store, domain: string): string {
   const transport = store.transports.find(domain);
   if (transport) return `transport:${transport.host}:${transport.port}`;
@@ -51,16 +49,15 @@ export function route(store: Store, resolver: MailResolver, domain: string, mxPo
   const transport = store.transports.find(domain);
   if (transport) {
     const target = { host: transport.host, port: transport.port, name: transport.host };
-    return { key: `transport:${transport.host}:${transport.port}`, via: 'transport', targets: async () => [target], security: 'opportunistic', verify: false };
+    return { via: 'transport', targets: async () => [target], security: 'opportunistic', verify: false };
   }
   const relay = store.relay.get();
   if (relay) return relayRoute(relay);
-  return { key: `mx:${domain}`, via: 'mx', targets: () => mxTargets(resolver, domain, mxPort), security: 'opportunistic', verify: false };
+  return { via: 'mx', targets: () => mxTargets(resolver, domain, mxPort), security: 'opportunistic', verify: false };
 }
 
 function relayRoute(relay: Relay): Route {
   return {
-    key: 'relay',
     via: 'relay',
     targets: async () => [{ host: relay.host, port: relay.port, name: relay.host }],
     security: relay.security,

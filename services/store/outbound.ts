@@ -115,11 +115,11 @@ export class OutboundTable {
     }).immediate();
   }
 
-  /** A temporary failure: try again at `nextAttemptAt`. */
-  defer(ids: readonly number[], error: string, now: number, nextAttemptAt: number): void {
+  /** Temporary failures, in one transaction: each row is tried again at its `nextAttemptAt`. */
+  defer(rows: readonly { id: number; error: string; nextAttemptAt: number }[], now: number): void {
     this.db.transaction(() => {
       const update = this.db.prepare('UPDATE outbound SET attempts = attempts + 1, last_attempt_at = ?, next_attempt_at = ?, last_error = ? WHERE id = ?');
-      for (const id of ids) update.run(now, nextAttemptAt, error, id);
+      for (const row of rows) update.run(now, row.nextAttemptAt, row.error, row.id);
     }).immediate();
   }
 
