@@ -9,15 +9,7 @@ import { Readable } from 'node:stream';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { domainRecords, ensureDomainKeys, signMessage, zoneFile, type DomainKeys } from '../../services/dkim/index.ts';
 import { tempDataDir } from '../helpers/data-dir.ts';
-
-function resolverFor(keys: DomainKeys) {
-  const records = new Map(domainRecords(keys.domain, 'mail.example.test', keys).filter((r) => r.type === 'TXT').map((r) => [r.name.replace(/\.$/, ''), r.value]));
-  return async (name: string, type: string) => {
-    const value = type === 'TXT' ? records.get(name) : undefined;
-    if (!value) throw Object.assign(new Error(`no ${type} for ${name}`), { code: 'ENOTFOUND' });
-    return [[value]];
-  };
-}
+import { dkimResolverFor } from '../helpers/dkim.ts';
 
 const message = [
   'From: Alice  <alice@example.test>',
@@ -37,7 +29,7 @@ const message = [
 ].join('\r\n');
 
 async function verify(keys: DomainKeys, raw: Buffer) {
-  const result = await dkimVerify(raw, { resolver: resolverFor(keys) });
+  const result = await dkimVerify(raw, { resolver: dkimResolverFor(keys) });
   return result.results.map((r: { status: { result: string }; signingDomain: string; algo: string }) => `${r.algo}:${r.status.result}:${r.signingDomain}`);
 }
 

@@ -4,7 +4,8 @@
 import type { ExecutionContext } from 'ava';
 import nodemailer from 'nodemailer';
 import { readFileSync } from 'node:fs';
-import { domainRecords, ensureDomainKeys } from '../../services/dkim/index.ts';
+import { ensureDomainKeys } from '../../services/dkim/index.ts';
+import { dkimResolverFor } from '../helpers/dkim.ts';
 import type { QueueTimings } from '../../services/queue/index.ts';
 import { addFamily, startServices, type TestServices } from '../helpers/services.ts';
 import { until } from '../hw/until.ts';
@@ -64,13 +65,7 @@ export function inboxOf(env: TestServices, address: string) {
   return store.mail.listMessages(mailbox.id).map((m) => ({ ...m, raw: readFileSync(store.mail.files.absolute(m.file), 'utf8') }));
 }
 
-/** A mailauth resolver that knows the TXT records `domain dns` prints for the domain. */
+/** A mailauth resolver that knows the DKIM records of the domain's keys. */
 export function dkimResolver(env: TestServices, domain = 'example.test') {
-  const keys = ensureDomainKeys(env.services.store.paths.dkim, domain);
-  const records = new Map(domainRecords(domain, 'mx.example.test', keys).filter((r) => r.type === 'TXT').map((r) => [r.name.replace(/\.$/, ''), r.value]));
-  return async (name: string, type: string) => {
-    const value = type === 'TXT' ? records.get(name) : undefined;
-    if (!value) throw Object.assign(new Error(`no ${type} for ${name}`), { code: 'ENOTFOUND' });
-    return [[value]];
-  };
+  return dkimResolverFor(ensureDomainKeys(env.services.store.paths.dkim, domain));
 }
