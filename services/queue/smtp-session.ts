@@ -49,7 +49,7 @@ export interface RecipientOutcome {
 }
 
 export type SessionResult =
-  | { connected: false; error: string; permanent: boolean }
+  | { connected: false; error: string }
   | { connected: true; outcomes: RecipientOutcome[]; tls: boolean };
 
 interface SmtpError extends Error {
@@ -99,9 +99,8 @@ export async function runSession(target: SessionTarget, options: SessionOptions,
         });
       });
     } catch (error) {
-      const e = error as SmtpError;
-      // A 5xx greeting (RFC 5321 §3.1: 554 "no service here") is not a reason to wait.
-      return { connected: false, error: describe(e), permanent: false };
+      // No connection, a refusing greeting (RFC 5321 §3.1) or a failed TLS upgrade: the caller tries the next address.
+      return { connected: false, error: describe(error as SmtpError) };
     }
     if (options.auth) {
       try {
@@ -117,21 +116,13 @@ export async function runSession(target: SessionTarget, options: SessionOptions,
         { from: transaction.sender, to: transaction.recipients, size: transaction.size, use8BitMime: true },
         transaction.message(),
         (error, info) => {
-          if (error) {
-            const e = error as SmtpError;
-            const rejected = new Map((e.rejectedErrors ?? []).map((r) => [r.recipient ?? '', r]));
-            resolve(
-              transaction.recipients.map((recipient) => {
-                const own = rejected.get(recipient) ?? e;
-                return { recipient, result: classify(own.responseCode), reply: describe(own), command: own.command };
-              }),
-            );
-            return;
-          }
-          const rejected = new Map(((info.rejectedErrors ?? []) as SmtpError[]).map((r) => [r.recipient ?? '', r]));
+          // With an error, it speaks for every recipient without a refusal of its own.
+          const failure = error as SmtpError | null;
+          const refusals = ((failure ? failure.rejectedErrors : info.rejectedErrors) ?? []) as SmtpError[];
+          const rejected = new Map(refusals.map((r) => [r.recipient ?? '', r]));
           resolve(
-            transaction.recipients.map((recipient) => {
-              const own = rejected.get(recipient);
+            transaction.recipients.map((recipient): RecipientOutcome => {
+              const own = rejected.get(recipient) ?? failure;
               if (own) return { recipient, result: classify(own.responseCode), reply: describe(own), command: own.command };
               return { recipient, result: 'sent', reply: String(info.response ?? '').trim(), command: 'DATA' };
             }),
