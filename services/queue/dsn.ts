@@ -4,6 +4,7 @@
 // it without sending a large attachment back).
 
 import { randomBytes } from 'node:crypto';
+import { rfc5322Date } from '../core/rfc5322-date.ts';
 
 export interface ReportedRecipient {
   recipient: string;
@@ -29,11 +30,6 @@ export interface DsnInput {
   subject: string;
   originalHeaders: Buffer;
   recipients: ReportedRecipient[];
-}
-
-/** RFC 5322 §3.3 date-time. */
-export function rfc5322Date(date: Date): string {
-  return date.toUTCString().replace(/GMT$/, '+0000');
 }
 
 /** The RFC 3463 status in a reply, else the generic one for its class. */

@@ -4,6 +4,8 @@
 // UTF8SMTPS, ...) and, for a single recipient only, `for <address>` (more would
 // leak Bcc recipients to each other).
 
+import { rfc5322Date } from '../core/rfc5322-date.ts';
+
 export interface TraceInfo {
   sender: string;
   heloName: string;
@@ -14,15 +16,6 @@ export interface TraceInfo {
   recipients: string[];
   tls?: { protocol: string; cipher: string } | undefined;
   date?: Date;
-}
-
-const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** RFC 5322 §3.3 date-time in UTC. */
-export function rfc5322Date(date: Date): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${days[date.getUTCDay()]}, ${date.getUTCDate()} ${months[date.getUTCMonth()]} ${date.getUTCFullYear()} ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
 }
 
 /** Keeps client-supplied text from breaking the header: printable, no parentheses. */
