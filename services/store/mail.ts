@@ -298,15 +298,6 @@ export class MailStore {
     }));
   }
 
-  /** Outbound copies not yet sent, oldest first. */
-  listOutbound(): { id: number; sender: string; recipient: string; state: string; createdAt: number; size: number }[] {
-    return (
-      this.db
-        .prepare('SELECT o.id, o.sender, o.recipient, o.state, o.created_at, b.size FROM outbound o JOIN bodies b ON b.id = o.body_id ORDER BY o.id')
-        .all() as { id: number; sender: string; recipient: string; state: string; created_at: number; size: number }[]
-    ).map((r) => ({ id: r.id, sender: r.sender, recipient: r.recipient, state: r.state, createdAt: r.created_at, size: r.size }));
-  }
-
   // ---- removal and garbage ----
 
   private removeAccountMail(accountId: number): void {

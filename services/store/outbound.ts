@@ -20,6 +20,8 @@ export interface OutboundRow {
   bodyId: number;
   sender: string;
   recipient: string;
+  /** Always 'queued' (see the invariants above). */
+  state: string;
   attempts: number;
   nextAttemptAt: number;
   lastAttemptAt: number | null;
@@ -39,6 +41,7 @@ interface Row {
   body_id: number;
   sender: string;
   recipient: string;
+  state: string;
   attempts: number;
   next_attempt_at: number;
   last_attempt_at: number | null;
@@ -51,7 +54,7 @@ interface Row {
   structure: string;
 }
 
-const select = `SELECT o.id, o.body_id, o.sender, o.recipient, o.attempts, o.next_attempt_at, o.last_attempt_at, o.last_error, o.warned, o.created_at,
+const select = `SELECT o.id, o.body_id, o.sender, o.recipient, o.state, o.attempts, o.next_attempt_at, o.last_attempt_at, o.last_error, o.warned, o.created_at,
   b.file, b.size, b.subject, b.structure FROM outbound o JOIN bodies b ON b.id = o.body_id`;
 
 function toRow(r: Row): OutboundRow {
@@ -60,6 +63,7 @@ function toRow(r: Row): OutboundRow {
     bodyId: r.body_id,
     sender: r.sender,
     recipient: r.recipient,
+    state: r.state,
     attempts: r.attempts,
     nextAttemptAt: r.next_attempt_at,
     lastAttemptAt: r.last_attempt_at,

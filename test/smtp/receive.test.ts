@@ -63,7 +63,7 @@ test('never an open relay, whatever the address syntax', async (t) => {
   const replies = await smtpDialogue(env.ports.smtp!, lines);
   attempts.forEach(([rcpt, expected], i) => t.regex(replies[3 + i]!, expected, rcpt));
   t.regex(replies[3 + attempts.length]!, /^503 /, 'no recipient was accepted, so DATA is refused');
-  t.deepEqual(env.services.store.mail.listOutbound(), []);
+  t.deepEqual(env.services.store.outbound.list(), []);
   t.deepEqual(inbox(env, 'alice@example.test'), []);
   // AUTH is not offered on port 25, so nobody can make themselves a relay there.
   t.false(replies[1]!.includes('AUTH'));
@@ -151,7 +151,7 @@ test('aliases, catch-all and +tags deliver once per account; outside forwards go
   t.regex(result.response, /delivered to 2 mailboxes, queued for gran@remote\.test/);
   t.is(inbox(env, 'alice@example.test').length, 1, 'alice once, though named twice');
   t.is(inbox(env, 'bob@example.test').length, 1, 'bob once, though named by the alias and the catch-all');
-  const outbound = store.mail.listOutbound();
+  const outbound = store.outbound.list();
   t.is(outbound.length, 1);
   t.like(outbound[0], { sender: 's@remote.test', recipient: 'gran@remote.test', state: 'queued' });
   t.true(env.logs.some((l) => / smtp delivered .*queued=gran@remote\.test/.test(l)));

@@ -47,7 +47,7 @@ test('a logged-in user sends to a local user and to an outside address over STAR
   const result = await send(env, 'alice@example.test', ['bob@example.test', 'friend@remote.test'], fromAlice('hello bob'));
   t.true(result.ok, result.response);
   t.is(inbox(env, 'bob@example.test')[0]?.subject, 'hello bob');
-  t.like(env.services.store.mail.listOutbound()[0], { sender: 'alice@example.test', recipient: 'friend@remote.test' });
+  t.like(env.services.store.outbound.list()[0], { sender: 'alice@example.test', recipient: 'friend@remote.test' });
   const bytes = (await import('node:fs')).readFileSync(env.services.store.mail.files.absolute(inbox(env, 'bob@example.test')[0]!.file), 'utf8');
   t.regex(bytes, /with ESMTPSA id /, 'Received says authenticated and TLS');
 });
@@ -94,7 +94,7 @@ test('sending as someone else is refused: 553 5.7.1 for the envelope sender and 
 
   const outsider = await send(env, 'someone@remote.test', ['friend@remote.test'], fromAlice('spoof'));
   t.is(outsider.code, 553);
-  t.deepEqual(env.services.store.mail.listOutbound(), [], 'nothing refused was queued');
+  t.deepEqual(env.services.store.outbound.list(), [], 'nothing refused was queued');
 
   t.true((await send(env, 'family@example.test', ['friend@remote.test'], fromAlice('as the family', 'The Family <family@example.test>'))).ok, 'an alias that reaches the user may be used');
   t.true((await send(env, 'alice+shop@example.test', ['friend@remote.test'], fromAlice('tagged', 'alice+shop@example.test'))).ok, 'so may a +tag of the login');

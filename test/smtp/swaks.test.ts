@@ -35,5 +35,5 @@ test('swaks sees relaying refused and unknown users rejected', async (t) => {
   t.regex(relay.output, /<\*\* 554 5\.7\.1 Relay access denied/);
   const unknown = await swaks(['--server', '127.0.0.1', '--port', String(env.ports.smtp), '--from', 'f@remote.test', '--to', 'nobody@example.test', '--helo', 'x']);
   t.regex(unknown.output, /<\*\* 550 5\.1\.1 No such user here/);
-  t.deepEqual(env.services.store.mail.listOutbound(), []);
+  t.deepEqual(env.services.store.outbound.list(), []);
 });
