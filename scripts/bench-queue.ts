@@ -30,6 +30,7 @@ async function startServe(smtpPort: number): Promise<ChildProcess> {
 }
 
 async function stopServe(serve: ChildProcess): Promise<void> {
+  if (serve.exitCode !== null || serve.signalCode !== null) return;
   serve.kill('SIGTERM');
   await new Promise((resolve) => serve.on('exit', resolve));
 }
