@@ -121,6 +121,7 @@ export class ServicesProcess {
       ...this.options.queue,
     });
     this.queue = queue;
+    this.store.mail.events.onListenerError = (error) => this.logger.error('a mail change listener failed', { error });
     const delivery = new LocalDelivery(this.store, createBodyAnalyzer, this.logger.child('delivery'), () => queue.kick());
     const smtp = (role: 'mx' | 'submission', name: 'smtp' | 'submission' | 'submissions') =>
       new SmtpService({

@@ -2,13 +2,15 @@
 
 import type { Logger } from '../core/log.ts';
 import type { Account, DeliveryTarget, Delivered, Store } from '../store/index.ts';
-import { receiveBody, type BodyAnalyzer, type ReceiveOptions, type ReceiveResult } from '../store/receive.ts';
 import type { ReceivedBody } from '../store/mail.ts';
+import { receiveMessage, type BodyAnalyzer, type ReceiveOptions } from '../store/receive.ts';
 
 export interface DeliveryPlan {
   accounts: Account[];
   /** Addresses outside, reached through aliases. */
   external: string[];
+  /** The envelope sender the outside copies keep. */
+  sender: string;
 }
 
 export interface DeliveryReport {
@@ -16,6 +18,8 @@ export interface DeliveryReport {
   /** Outside addresses now in the outbound queue. */
   queued: string[];
 }
+
+export type DeliveryResult = { ok: true; body: ReceivedBody; report: DeliveryReport } | { ok: false; reason: 'too-large'; bytes: number };
 
 export class LocalDelivery {
   constructor(
@@ -26,36 +30,38 @@ export class LocalDelivery {
     private readonly onQueued: () => void = () => {},
   ) {}
 
-  receive(source: AsyncIterable<Buffer | string>, options: ReceiveOptions): Promise<ReceiveResult> {
-    return receiveBody(this.store.mail.files, this.createAnalyzer(), source, options);
+  /**
+   * Receives `source` into a durable body, lets `check` refuse it, and stores
+   * it for every planned recipient in one transaction. Any failure before
+   * the commit leaves nothing behind (no row, no file) and reaches the caller.
+   */
+  async receive(source: AsyncIterable<Buffer | string>, options: ReceiveOptions, plan: DeliveryPlan, check?: (body: ReceivedBody) => void): Promise<DeliveryResult> {
+    const queued = [...new Set(plan.external)];
+    const result = await receiveMessage(this.store.mail.files, this.createAnalyzer(), source, options, {
+      check,
+      commit: (body) => this.store.mail.deliver(body, this.targets(plan.accounts), Date.now(), queued.map((recipient) => ({ sender: plan.sender, recipient }))),
+    });
+    if (!result.ok) return result;
+    // Committed: from here on nothing may turn the delivery into a failure the sender would retry.
+    if (queued.length) {
+      try {
+        this.onQueued();
+      } catch (error) {
+        this.logger.error('could not wake the queue; it sends at its next scan', { error });
+      }
+    }
+    return { ok: true, body: result.body, report: { delivered: result.committed, queued } };
   }
 
-  /** Stores the body for every planned recipient in one transaction; throws (nothing stored) on failure. */
-  deliver(body: ReceivedBody, plan: DeliveryPlan, sender: string): DeliveryReport {
+  /** One INBOX copy per account, however many of its addresses were named. */
+  private targets(accounts: Account[]): DeliveryTarget[] {
     const seen = new Set<number>();
     const targets: DeliveryTarget[] = [];
-    for (const account of plan.accounts) {
+    for (const account of accounts) {
       if (seen.has(account.id)) continue;
       seen.add(account.id);
       targets.push({ account, mailbox: 'INBOX' });
     }
-    const queued = [...new Set(plan.external)];
-    const delivered = this.store.mail.deliver(
-      body,
-      targets,
-      Date.now(),
-      queued.map((recipient) => ({ sender, recipient })),
-    );
-    if (queued.length) this.onQueued();
-    return { delivered, queued };
-  }
-
-  /** Removes the file of a body that was received but will not be delivered. */
-  async discard(body: ReceivedBody): Promise<void> {
-    try {
-      await this.store.mail.files.remove(body.file.file);
-    } catch (error) {
-      this.logger.warn('could not remove an undelivered body; the start-up sweep will', { file: body.file.file, error });
-    }
+    return targets;
   }
 }

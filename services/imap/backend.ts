@@ -41,7 +41,7 @@ import { flagNames } from '../store/flags.ts';
 import type { Account, Mailbox, MessageRecord, Store } from '../store/index.ts';
 import { MailError } from '../store/index.ts';
 import { MailboxNameError } from '../store/mailbox-names.ts';
-import { receiveBody, type BodyAnalyzer } from '../store/receive.ts';
+import { receiveMessage, type BodyAnalyzer } from '../store/receive.ts';
 
 /** Sections up to this size are read in one go rather than streamed. */
 const smallSection = 256 * 1024;
@@ -294,15 +294,16 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
       refuse(error);
     }
     if (message.size > this.options.maxMessageBytes) refuse(new MailError('toobig', `the message is larger than ${this.options.maxMessageBytes} bytes`));
-    const received = await receiveBody(this.mail.files, this.options.createAnalyzer(), message.content, { maxBytes: this.options.maxMessageBytes });
-    if (!received.ok) throw new BackendError('TOOBIG', `the message is larger than ${this.options.maxMessageBytes} bytes`);
+    let received;
     try {
-      const result = this.mail.append(account, mailboxName, received.body, message.flags, (message.internalDate ?? new Date()).getTime());
-      return { uidValidity: result.mailbox.uidValidity, uid: result.uid };
+      received = await receiveMessage(this.mail.files, this.options.createAnalyzer(), message.content, { maxBytes: this.options.maxMessageBytes }, {
+        commit: (body) => this.mail.append(account, mailboxName, body, message.flags, (message.internalDate ?? new Date()).getTime()),
+      });
     } catch (error) {
-      await this.mail.files.remove(received.body.file.file).catch(() => {});
       throw translate(error);
     }
+    if (!received.ok) throw new BackendError('TOOBIG', `the message is larger than ${this.options.maxMessageBytes} bytes`);
+    return { uidValidity: received.committed.mailbox.uidValidity, uid: received.committed.uid };
   }
 
   async expunge(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, uids?: UidSet): Promise<UidSet> {

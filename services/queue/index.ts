@@ -7,7 +7,7 @@ import type { Service, ServiceHealth, ServiceState } from '../core/service.ts';
 import type { MessageSigner } from '../dkim/index.ts';
 import type { MailResolver } from '../dns/index.ts';
 import type { OutboundRow, Store } from '../store/index.ts';
-import { receiveBody, type BodyAnalyzer } from '../store/receive.ts';
+import { receiveMessage, type BodyAnalyzer } from '../store/receive.ts';
 import { buildDsn, statusOf, type ReportedRecipient } from './dsn.ts';
 import { fromDomainOf, readHeaderSection, returnPathLength, withPrefix } from './message-file.ts';
 import { route, routeKey, RouteError, type Route } from './routes.ts';
@@ -363,21 +363,21 @@ export class QueueService implements Service {
       });
       // RFC 3464 §2: a report has the null sender; delivered here, it gets the Return-Path of final delivery (RFC 5321 §4.4).
       const local = resolution.kind !== 'remote';
-      const result = await receiveBody(store.mail.files, this.options.createAnalyzer(), Readable.from([message]), local ? { prefix: Buffer.from('Return-Path: <>\r\n') } : {});
+      const result = await receiveMessage(store.mail.files, this.options.createAnalyzer(), Readable.from([message]), local ? { prefix: Buffer.from('Return-Path: <>\r\n') } : {}, {
+        commit: (body) =>
+          resolution.kind === 'remote'
+            ? store.mail.deliver(body, [], Date.now(), [{ sender: '', recipient: row.sender }])
+            : // Postfix's way: a report to a local sender is delivered even over quota, or it would be retried forever.
+              store.mail.deliver(body, accounts.map((account) => ({ account, mailbox: 'INBOX', ignoreQuota: true }))),
+      });
       if (!result.ok) throw new Error('the report is too large');
-      try {
-        if (resolution.kind === 'remote') store.mail.deliver(result.body, [], Date.now(), [{ sender: '', recipient: row.sender }]);
-        else store.mail.deliver(result.body, accounts.map((account) => ({ account, mailbox: 'INBOX' })));
-      } catch (error) {
-        await store.mail.files.remove(result.body.file.file);
-        throw error;
-      }
-      log.info(kind === 'failed' ? 'bounce report sent' : 'delay report sent', { to: row.sender, about: recipients.map((r) => r.recipient).join(',') });
-      if (resolution.kind === 'remote') this.kick();
-      return true;
     } catch (error) {
       log.warn('could not store the report; trying again later', { kind, to: row.sender, error });
       return false;
     }
+    // Stored: nothing below may make the caller store it a second time.
+    log.info(kind === 'failed' ? 'bounce report sent' : 'delay report sent', { to: row.sender, about: recipients.map((r) => r.recipient).join(',') });
+    if (resolution.kind === 'remote') this.kick();
+    return true;
   }
 }

@@ -9,10 +9,11 @@ import type { Logger } from '../core/log.ts';
 import { closeAll, listenAll } from '../core/listen.ts';
 import type { Service, ServiceHealth, ServiceState } from '../core/service.ts';
 import type { StorageState } from '../core/storage-state.ts';
-import type { LocalDelivery } from '../delivery/local.ts';
-import { AddressError, QuotaExceededError, type Account, type Resolution, type Store } from '../store/index.ts';
+import type { DeliveryResult, LocalDelivery } from '../delivery/local.ts';
+import { AddressError, QuotaExceededError, type Account, type ReceivedBody, type Resolution, type Store } from '../store/index.ts';
+import { SourceAbortedError } from '../store/receive.ts';
 import type { MessageStructure } from '../mime/index.ts';
-import { installEnhancedCodeOverride, smtpError } from './replies.ts';
+import { installEnhancedCodeOverride, smtpError, type SmtpReplyError } from './replies.ts';
 import { traceHeaders } from './trace.ts';
 
 export interface SmtpOptions {
@@ -43,6 +44,13 @@ export interface SmtpOptions {
 
 const diskFull = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
 const diskBroken = new Set(['EROFS', 'EIO', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_BUSY']);
+
+/** A submitted message whose From header the login may not use; carries the reply. */
+class FromRefusedError extends Error {
+  constructor(readonly reply: SmtpReplyError) {
+    super(reply.message);
+  }
+}
 
 interface SubmissionUser {
   account: Account;
@@ -258,10 +266,26 @@ export class SmtpService implements Service {
       tls: session.tlsOptions ? { protocol: session.tlsOptions.version ?? 'TLS', cipher: session.tlsOptions.name } : undefined,
     });
     const log = this.options.logger.with({ cid: session.id });
-    let result;
+    const user = this.userOf(session);
+    let result: DeliveryResult;
     try {
-      result = await this.options.delivery.receive(stream as AsyncIterable<Buffer>, { prefix, maxBytes: this.options.maxMessageBytes + prefix.length });
+      result = await this.options.delivery.receive(
+        stream as AsyncIterable<Buffer>,
+        { prefix, maxBytes: this.options.maxMessageBytes + prefix.length },
+        { ...this.plan(session), sender },
+        user ? (body) => this.checkFrom(user, body, log) : undefined,
+      );
     } catch (error) {
+      if (error instanceof SourceAbortedError) {
+        log.info('message abandoned', { reason: 'connection closed during DATA', from: sender || '<>' });
+        throw smtpError(451, '4.3.0', 'The message was not received in full');
+      }
+      if (error instanceof FromRefusedError) throw error.reply;
+      if (error instanceof QuotaExceededError) {
+        this.rejected += 1;
+        log.info('message refused', { reason: 'over quota', account: error.account });
+        throw smtpError(452, '4.2.2', `Mailbox full: ${error.account}, try again later`);
+      }
       throw this.storageError(error, log);
     }
     if (!result.ok) {
@@ -269,19 +293,27 @@ export class SmtpService implements Service {
       log.info('message refused', { reason: 'too large', bytes: result.bytes });
       throw smtpError(552, '5.3.4', `Message too big: the limit is ${this.options.maxMessageBytes} bytes`);
     }
-    const user = this.userOf(session);
-    if (user) {
-      const refused = this.foreignFrom(user, result.body.structure as MessageStructure);
-      if (refused) {
-        await this.options.delivery.discard(result.body);
-        this.rejected += 1;
-        log.info('message refused', { reason: 'From is not the sender', from: refused, user: user.address });
-        throw smtpError(553, '5.7.1', `From address rejected: ${refused} is not yours to send as`);
-      }
+    const { report } = result;
+    this.delivered += 1;
+    log.info('delivered', {
+      from: sender || '<>',
+      to: recipients.join(','),
+      size: result.body.file.size,
+      mailboxes: report.delivered.map((d) => `${d.accountId}/${d.mailbox}/${d.uid}`).join(','),
+      ...(report.queued.length ? { queued: report.queued.join(',') } : {}),
+    });
+    if (report.queued.length) {
+      const local = report.delivered.length ? `delivered to ${report.delivered.length} mailbox${report.delivered.length === 1 ? '' : 'es'}, ` : '';
+      return `2.0.0 Ok: ${local}queued for ${report.queued.join(', ')} (id ${session.id})`;
     }
+    return `2.0.0 Ok: delivered (id ${session.id})`;
+  }
+
+  /** Who gets the message: the accounts and outside addresses its accepted recipients resolved to at RCPT time. */
+  private plan(session: SMTPServerSession): { accounts: Account[]; external: string[] } {
     const accounts: Account[] = [];
     const external: string[] = [];
-    for (const rcpt of envelope.rcptTo) {
+    for (const rcpt of session.envelope.rcptTo) {
       const resolution = this.resolutions.get(rcpt);
       if (!resolution) continue;
       if (resolution.kind === 'local') {
@@ -293,30 +325,16 @@ export class SmtpService implements Service {
         external.push(`${rcpt.address.slice(0, rcpt.address.lastIndexOf('@'))}@${domain}`);
       }
     }
-    try {
-      const report = this.options.delivery.deliver(result.body, { accounts, external }, sender);
-      this.delivered += 1;
-      log.info('delivered', {
-        from: sender || '<>',
-        to: recipients.join(','),
-        size: result.body.file.size,
-        mailboxes: report.delivered.map((d) => `${d.accountId}/${d.mailbox}/${d.uid}`).join(','),
-        ...(report.queued.length ? { queued: report.queued.join(',') } : {}),
-      });
-      if (report.queued.length) {
-        const local = report.delivered.length ? `delivered to ${report.delivered.length} mailbox${report.delivered.length === 1 ? '' : 'es'}, ` : '';
-        return `2.0.0 Ok: ${local}queued for ${report.queued.join(', ')} (id ${session.id})`;
-      }
-      return `2.0.0 Ok: delivered (id ${session.id})`;
-    } catch (error) {
-      await this.options.delivery.discard(result.body);
-      if (error instanceof QuotaExceededError) {
-        this.rejected += 1;
-        log.info('message refused', { reason: 'over quota', account: error.account });
-        throw smtpError(452, '4.2.2', `Mailbox full: ${error.account}, try again later`);
-      }
-      throw this.storageError(error, log);
-    }
+    return { accounts, external };
+  }
+
+  /** Submission: every From address must be the logged-in user's to send as (RFC 6409 §6.1). */
+  private checkFrom(user: Account, body: ReceivedBody, log: Logger): void {
+    const refused = this.foreignFrom(user, body.structure as MessageStructure);
+    if (!refused) return;
+    this.rejected += 1;
+    log.info('message refused', { reason: 'From is not the sender', from: refused, user: user.address });
+    throw new FromRefusedError(smtpError(553, '5.7.1', `From address rejected: ${refused} is not yours to send as`));
   }
 
   /** The first From address a logged-in user may not send as, if any (the header must match the login too). */

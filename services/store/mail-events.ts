@@ -2,8 +2,10 @@
 // one event after its transaction commits, carrying the mailbox's new
 // HIGHESTMODSEQ; listeners (IMAP IDLE sessions) then read the changes from the
 // store by modseq, so a missed or merged event loses nothing.
-
-import { EventEmitter } from 'node:events';
+//
+// emit() never throws: it runs after a commit, and a caller that saw an error
+// there could take the committed change for a failed one (and remove the body
+// a row now names). A listener's error goes to `onListenerError`.
 
 export type MailChangeKind = 'append' | 'flags' | 'expunge' | 'mailbox';
 
@@ -14,27 +16,41 @@ export interface MailChange {
   kind: MailChangeKind;
 }
 
-export class MailEvents {
-  private readonly emitter = new EventEmitter();
+type Listener = (change: MailChange) => void;
 
-  constructor() {
-    // One listener per IMAP session; a family's phones and laptops add up.
-    this.emitter.setMaxListeners(0);
-  }
+export class MailEvents {
+  private readonly any = new Set<Listener>();
+  /** One set per account with listeners: one listener per IMAP session. */
+  private readonly byAccount = new Map<number, Set<Listener>>();
+  /** Where a listener's exception goes (the services process logs it). */
+  onListenerError: (error: unknown) => void = () => {};
 
   emit(change: MailChange): void {
-    this.emitter.emit('change', change);
-    this.emitter.emit(`account:${change.accountId}`, change);
+    for (const listener of [...this.any, ...(this.byAccount.get(change.accountId) ?? [])]) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.onListenerError(error);
+      }
+    }
   }
 
   /** Calls `listener` for changes in one account's mailboxes; returns the unsubscribe function. */
-  onAccount(accountId: number, listener: (change: MailChange) => void): () => void {
-    this.emitter.on(`account:${accountId}`, listener);
-    return () => this.emitter.off(`account:${accountId}`, listener);
+  onAccount(accountId: number, listener: Listener): () => void {
+    let listeners = this.byAccount.get(accountId);
+    if (!listeners) this.byAccount.set(accountId, (listeners = new Set()));
+    // Wrapped, so that the same function registered twice is two subscriptions, as with an EventEmitter.
+    const entry: Listener = (change) => listener(change);
+    listeners.add(entry);
+    return () => {
+      listeners.delete(entry);
+      if (listeners.size === 0 && this.byAccount.get(accountId) === listeners) this.byAccount.delete(accountId);
+    };
   }
 
-  onAny(listener: (change: MailChange) => void): () => void {
-    this.emitter.on('change', listener);
-    return () => this.emitter.off('change', listener);
+  onAny(listener: Listener): () => void {
+    const entry: Listener = (change) => listener(change);
+    this.any.add(entry);
+    return () => this.any.delete(entry);
   }
 }

@@ -49,6 +49,8 @@ export interface DeliveryTarget {
   /** Defaults to INBOX; a missing or \Noselect mailbox falls back to INBOX (a Sieve fileinto to a deleted folder must not lose mail). */
   mailbox?: string;
   flags?: readonly string[];
+  /** Delivered even when the quota cannot hold it: reports to a local sender (as Postfix's bounces), never mail from outside. */
+  ignoreQuota?: boolean;
 }
 
 /** A copy for an address outside: kept durably with the message until the outbound queue sends it. */
@@ -164,7 +166,7 @@ export class MailStore {
       return targets.map((target): Delivered => {
         const account = target.account;
         try {
-          this.messages.checkQuota(account.id, account.address, body.file.size);
+          if (!target.ignoreQuota) this.messages.checkQuota(account.id, account.address, body.file.size);
         } catch (error) {
           if (error instanceof MailError && error.kind === 'overquota') throw new QuotaExceededError(account.address, error.message);
           throw error;

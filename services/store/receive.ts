@@ -3,6 +3,19 @@
 // body structure, part offsets) and the index summary exist when the row is
 // committed. Memory stays bounded whatever the message size: chunks go to the
 // file in batches and the scanner keeps only headers.
+//
+// `receiveMessage` is the one path from arriving octets to a committed row,
+// for SMTP DATA, IMAP APPEND and the reports the queue writes:
+//
+//   receive (durable file) → check (may refuse) → commit (one transaction)
+//
+// Invariants a reader must keep:
+// - Whatever happens before the commit returns (a source that errors because
+//   the client went away, a refusal, a failed transaction), the file is closed
+//   and removed before the error reaches the caller.
+// - Nothing runs after the commit inside the helper: once a row names the
+//   file, no code path here removes it. Work that follows a delivery (logging,
+//   waking the queue) belongs to the caller, after `receiveMessage` returned.
 
 import type { BodyFiles } from './body-files.ts';
 import type { MessageSummary, ReceivedBody } from './mail.ts';
@@ -21,6 +34,19 @@ export interface ReceiveOptions {
 
 export type ReceiveResult = { ok: true; body: ReceivedBody } | { ok: false; reason: 'too-large'; bytes: number };
 
+/** The source ended with an error before its end (a client that disconnected mid-DATA or mid-literal). */
+export class SourceAbortedError extends Error {
+  constructor(cause: unknown) {
+    super(`the message was not received in full: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'SourceAbortedError';
+  }
+}
+
+/**
+ * Streams `source` into a new durable body file. Throws SourceAbortedError
+ * when the source fails, and the storage error when writing fails; either
+ * way the partial file is closed and removed first.
+ */
 export async function receiveBody(files: BodyFiles, analyzer: BodyAnalyzer, source: AsyncIterable<Buffer | string>, options: ReceiveOptions = {}): Promise<ReceiveResult> {
   const limit = options.maxBytes ?? Infinity;
   let bytes = 0;
@@ -45,21 +71,26 @@ export async function receiveBody(files: BodyFiles, analyzer: BodyAnalyzer, sour
   } catch (error) {
     await stopWriting(error);
   }
-  for await (const piece of source) {
-    const chunk = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
-    bytes += chunk.length;
-    if (!writer) continue;
-    if (bytes > limit) {
-      tooLarge = true;
-      await stopWriting();
-      continue;
+  try {
+    for await (const piece of source) {
+      const chunk = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
+      bytes += chunk.length;
+      if (!writer) continue;
+      if (bytes > limit) {
+        tooLarge = true;
+        await stopWriting();
+        continue;
+      }
+      try {
+        analyzer.write(chunk);
+        await writer.write(chunk);
+      } catch (error) {
+        await stopWriting(error);
+      }
     }
-    try {
-      analyzer.write(chunk);
-      await writer.write(chunk);
-    } catch (error) {
-      await stopWriting(error);
-    }
+  } catch (error) {
+    await stopWriting();
+    throw new SourceAbortedError(error);
   }
   if (failure !== undefined) throw failure;
   if (tooLarge || !writer) return { ok: false, reason: 'too-large', bytes };
@@ -71,4 +102,29 @@ export async function receiveBody(files: BodyFiles, analyzer: BodyAnalyzer, sour
     await stopWriting();
     throw error;
   }
+}
+
+export interface CommitSteps<T> {
+  /** Runs once the body is durable, before the commit: a throw refuses the message (the file goes). */
+  check?: (body: ReceivedBody) => void | Promise<void>;
+  /** The one transaction that names the body (a store method). A throw means nothing was committed. */
+  commit: (body: ReceivedBody) => T;
+}
+
+export type MessageResult<T> = { ok: true; body: ReceivedBody; committed: T } | { ok: false; reason: 'too-large'; bytes: number };
+
+/** Receive, check, commit; the file is removed on every failure before the commit, and never after it. */
+export async function receiveMessage<T>(files: BodyFiles, analyzer: BodyAnalyzer, source: AsyncIterable<Buffer | string>, options: ReceiveOptions, steps: CommitSteps<T>): Promise<MessageResult<T>> {
+  const received = await receiveBody(files, analyzer, source, options);
+  if (!received.ok) return received;
+  let committed: T;
+  try {
+    await steps.check?.(received.body);
+    committed = steps.commit(received.body);
+  } catch (error) {
+    // No row names the file. If even the unlink fails (a read-only disk), the start-up sweep removes it.
+    await files.remove(received.body.file.file).catch(() => {});
+    throw error;
+  }
+  return { ok: true, body: received.body, committed };
 }
