@@ -40,6 +40,16 @@ export interface SmtpOptions {
   drainMs?: number;
   /** The supervisor's view of the data disk; mail is refused for now while it is not ok. */
   storage?: () => StorageState;
+  /**
+   * Whether a plaintext connection from this address may log in (submission):
+   * by default only loopback, as IMAP and POP3 count it secure. Elsewhere AUTH
+   * is neither offered nor accepted before STARTTLS (RFC 8314 §3, RFC 4954 §4).
+   */
+  plaintextAuthAllowed?: (remoteAddress: string) => boolean;
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }
 
 const diskFull = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
@@ -141,8 +151,10 @@ export class SmtpService implements Service {
       disabledCommands: submission ? [] : ['AUTH'],
       authMethods: ['PLAIN', 'LOGIN'],
       authOptional: !submission,
-      // RFC 8314 §3 / RFC 4954 §4: no password before TLS.
-      allowInsecureAuth: false,
+      // RFC 8314 §3 / RFC 4954 §4: no password before TLS. smtp-server would offer AUTH and then refuse it
+      // with 538; instead a plaintext session has no AUTH at all until STARTTLS (onConnect, onSecure), and
+      // a loopback one (plaintextAuthAllowed) may log in as it is.
+      allowInsecureAuth: true,
       hideENHANCEDSTATUSCODES: false,
       hidePIPELINING: false,
       hide8BITMIME: false,
@@ -154,6 +166,11 @@ export class SmtpService implements Service {
       logger: false,
       onConnect: (session, callback) => {
         this.options.logger.info('connect', { cid: session.id, client: session.remoteAddress });
+        if (submission && !this.options.implicitTls && !(this.options.plaintextAuthAllowed ?? isLoopback)(session.remoteAddress)) session.disabledCommands = ['AUTH'];
+        callback();
+      },
+      onSecure: (_socket, session, callback) => {
+        if (submission) session.disabledCommands = [];
         callback();
       },
       onClose: (session) => {
@@ -201,7 +218,9 @@ export class SmtpService implements Service {
     if (storage?.state === 'nearly-full') return smtpError(452, '4.3.1', 'Insufficient system storage, try again later');
     if (storage?.state === 'read-only') return smtpError(451, '4.3.0', 'Local error in processing (storage unavailable), try again later');
     const user = this.userOf(session);
-    if (this.options.role === 'submission' && (!user || !this.options.store.recipients.maySendAs(user, address.address))) {
+    // RFC 4954 §6: mail on the submission ports needs a login (which itself needs TLS off loopback).
+    if (this.options.role === 'submission' && !user) return smtpError(530, '5.7.0', session.secure || !session.disabledCommands?.includes('AUTH') ? 'Authentication required' : 'Authentication required: use STARTTLS, then AUTH');
+    if (this.options.role === 'submission' && user && !this.options.store.recipients.maySendAs(user, address.address)) {
       this.options.logger.info('sender refused', { cid: session.id, user: user?.address, from: address.address || '<>' });
       return smtpError(553, '5.7.1', `Sender address rejected: ${address.address || '<>'} is not yours to send as`);
     }

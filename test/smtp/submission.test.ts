@@ -2,9 +2,14 @@
 // TLS): logins against the store, the sender must be the login or one of its
 // aliases (envelope and From), and any recipient is accepted once logged in.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import nodemailer from 'nodemailer';
+import { silentLogger } from '../../services/core/log.ts';
+import { createBodyAnalyzer } from '../../services/delivery/analyzer.ts';
+import { LocalDelivery } from '../../services/delivery/local.ts';
+import { SmtpService } from '../../services/smtp/index.ts';
+import { ensureCertificate } from '../../services/tls/certificate.ts';
 import { addFamily, startServices, type TestServices } from '../helpers/services.ts';
 import { message, smtpDialogue } from '../helpers/smtp-client.ts';
 
@@ -60,14 +65,59 @@ test('implicit TLS on 465 works the same', async (t) => {
   t.is(inbox(env, 'bob@example.test')[0]?.subject, 'over 465');
 });
 
-test('no AUTH before STARTTLS, no mail before AUTH, and a wrong password gets 535 5.7.8 after a delay', async (t) => {
+/** A submission service of its own on 127.0.0.1, which treats the test's loopback connections as coming from elsewhere. */
+async function offLoopbackSubmission(t: ExecutionContext, env: TestServices): Promise<number> {
+  const smtp = new SmtpService({
+    role: 'submission',
+    name: 'submission',
+    addresses: ['127.0.0.1'],
+    port: 0,
+    hostname: 'mx.example.test',
+    tls: ensureCertificate(env.services.store.paths.tls, 'mx.example.test'),
+    maxMessageBytes: 1024 * 1024,
+    maxRecipients: 10,
+    store: env.services.store,
+    delivery: new LocalDelivery(env.services.store, createBodyAnalyzer, silentLogger),
+    logger: silentLogger,
+    authFailureDelayMs: 10,
+    plaintextAuthAllowed: () => false,
+  });
+  await smtp.start();
+  t.teardown(() => smtp.stop());
+  const [listening] = smtp.health().listening as string[];
+  return Number(listening!.slice(listening!.lastIndexOf(':') + 1));
+}
+
+test('off loopback, AUTH is neither offered nor accepted before STARTTLS, and is offered after it', async (t) => {
+  const env = await startServices(t);
+  await addFamily(env.services);
+  const port = await offLoopbackSubmission(t, env);
+  const plain = Buffer.from('\0alice@example.test\0secret').toString('base64');
+  const replies = await smtpDialogue(port, ['EHLO c', `AUTH PLAIN ${plain}`, 'MAIL FROM:<alice@example.test>', 'QUIT']);
+  t.regex(replies[1]!, /STARTTLS/);
+  t.notRegex(replies[1]!, /AUTH/, 'no AUTH in the EHLO reply before TLS');
+  t.regex(replies[2]!, /^5\d\d /, 'AUTH before STARTTLS is refused');
+  t.regex(replies[3]!, /^530 5\.7\.0 Authentication required: use STARTTLS, then AUTH/);
+
+  // After STARTTLS, a real client sees AUTH and logs in (nodemailer would refuse to send a password otherwise).
+  const client = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, requireTLS: true, tls: { rejectUnauthorized: false }, auth: { user: 'alice@example.test', pass: 'secret' } });
+  t.teardown(() => client.close());
+  t.true(await client.verify());
+  const info = await client.sendMail({ envelope: { from: 'alice@example.test', to: ['bob@example.test'] }, raw: fromAlice('after STARTTLS') });
+  t.regex(info.response, /^250 /);
+  t.is(inbox(env, 'bob@example.test')[0]?.subject, 'after STARTTLS');
+});
+
+test('from loopback (the board itself), AUTH is offered without TLS, as IMAP and POP3 allow; no mail before AUTH; a wrong password gets 535 5.7.8 after a delay', async (t) => {
   const env = await startServices(t);
   await addFamily(env.services);
   const plain = Buffer.from('\0alice@example.test\0secret').toString('base64');
+  const anonymous = await smtpDialogue(env.ports.submission!, ['EHLO c', 'MAIL FROM:<alice@example.test>', 'QUIT']);
+  t.regex(anonymous[1]!, /AUTH PLAIN LOGIN/);
+  t.regex(anonymous[2]!, /^530 5\.7\.0 /);
   const replies = await smtpDialogue(env.ports.submission!, ['EHLO c', `AUTH PLAIN ${plain}`, 'MAIL FROM:<alice@example.test>', 'QUIT']);
-  t.regex(replies[1]!, /STARTTLS/);
-  t.regex(replies[2]!, /^538 5\.7\.\d .*STARTTLS/i);
-  t.regex(replies[3]!, /^530 5\.7\.0 /);
+  t.regex(replies[2]!, /^235 /);
+  t.regex(replies[3]!, /^250 /);
 
   const started = Date.now();
   const wrong = await send(env, 'alice@example.test', ['bob@example.test'], fromAlice('x'), { pass: 'wrong' });
