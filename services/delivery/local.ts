@@ -1,7 +1,7 @@
 // Local delivery of a received message to accounts, and outside copies into the outbound queue. See README.md.
 
 import type { Logger } from '../core/log.ts';
-import type { Account, DeliveryTarget, Delivered, Store } from '../store/index.ts';
+import type { Account, DeliveryTarget, Delivered, OutboundOrigin, Store } from '../store/index.ts';
 import type { ReceivedBody } from '../store/mail.ts';
 import { receiveMessage, type BodyAnalyzer, type ReceiveOptions } from '../store/receive.ts';
 
@@ -11,6 +11,8 @@ export interface DeliveryPlan {
   external: string[];
   /** The envelope sender the outside copies keep. */
   sender: string;
+  /** `submission` when a logged-in user sent it (the queue signs it), `forward` for mail from outside. */
+  origin: OutboundOrigin;
 }
 
 export interface DeliveryReport {
@@ -39,7 +41,7 @@ export class LocalDelivery {
     const queued = [...new Set(plan.external)];
     const result = await receiveMessage(this.store.mail.files, this.createAnalyzer(), source, options, {
       check,
-      commit: (body) => this.store.mail.deliver(body, this.targets(plan.accounts), Date.now(), queued.map((recipient) => ({ sender: plan.sender, recipient }))),
+      commit: (body) => this.store.mail.deliver(body, this.targets(plan.accounts), Date.now(), queued.map((recipient) => ({ sender: plan.sender, recipient, origin: plan.origin }))),
     });
     if (!result.ok) return result;
     // Committed: from here on nothing may turn the delivery into a failure the sender would retry.

@@ -1,7 +1,8 @@
-// The signer the outbound queue calls for each message it sends: mail whose
-// From domain is one of ours is signed with that domain's keys (made on first
-// use if an older domain has none yet); anything else, such as a forward of
-// someone else's mail, is sent as it is.
+// The signer the outbound queue calls for each message it may vouch for (a
+// logged-in user's submission, our own reports; the queue never calls it for a
+// forward of mail from outside): mail whose From domain is one of ours is
+// signed with that domain's keys (made on first use if an older domain has
+// none yet); anything else is sent as it is.
 
 import { createReadStream } from 'node:fs';
 import { ensureDomainKeys, type DomainKeys } from './keys.ts';

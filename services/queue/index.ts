@@ -215,10 +215,14 @@ export class QueueService implements Service {
     const first = batch.rows[0]!;
     const path = this.options.store.mail.files.absolute(first.file);
     let signature: Buffer | null = null;
-    try {
-      signature = await this.options.signer({ path, size: first.size, fromDomain: fromDomainOf(first.structure) });
-    } catch (error) {
-      log.warn('could not sign with DKIM; sending unsigned', { error });
+    // Only what a logged-in user sent, and our own reports: a forward of mail from outside is never vouched for,
+    // even when its From names one of our domains (anyone can write that on port 25).
+    if (first.origin !== 'forward') {
+      try {
+        signature = await this.options.signer({ path, size: first.size, fromDomain: fromDomainOf(first.structure) });
+      } catch (error) {
+        log.warn('could not sign with DKIM; sending unsigned', { error });
+      }
     }
     const prefix = signature ?? Buffer.alloc(0);
     // RFC 5321 §4.4: Return-Path is added at final delivery; ours, first in the file, stays home.
@@ -366,7 +370,7 @@ export class QueueService implements Service {
       const result = await receiveMessage(store.mail.files, this.options.createAnalyzer(), Readable.from([message]), local ? { prefix: Buffer.from('Return-Path: <>\r\n') } : {}, {
         commit: (body) =>
           resolution.kind === 'remote'
-            ? store.mail.deliver(body, [], Date.now(), [{ sender: '', recipient: row.sender }])
+            ? store.mail.deliver(body, [], Date.now(), [{ sender: '', recipient: row.sender, origin: 'report' }])
             : // Postfix's way: a report to a local sender is delivered even over quota, or it would be retried forever.
               store.mail.deliver(body, accounts.map((account) => ({ account, mailbox: 'INBOX', ignoreQuota: true }))),
       });

@@ -291,7 +291,7 @@ export class SmtpService implements Service {
       result = await this.options.delivery.receive(
         stream as AsyncIterable<Buffer>,
         { prefix, maxBytes: this.options.maxMessageBytes + prefix.length },
-        { ...this.plan(session), sender },
+        { ...this.plan(session), sender, origin: user ? 'submission' : 'forward' },
         user ? (body) => this.checkFrom(user, body, log) : undefined,
       );
     } catch (error) {

@@ -105,7 +105,7 @@ export type { MailChange } from './mail-events.ts';
 export type { Alias } from './aliases.ts';
 export type { Domain } from './domains.ts';
 export type { Resolution } from './recipients.ts';
-export type { OutboundRow } from './outbound.ts';
+export type { OutboundOrigin, OutboundRow } from './outbound.ts';
 export type { Relay, RelaySecurity, Transport } from './routing.ts';
 export { parseHostPort } from './routing.ts';
 export { AddressError, normalizeAddress, normalizeDomain, parseAddress } from './address.ts';

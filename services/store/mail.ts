@@ -19,6 +19,7 @@ import type { MailChangeKind, MailEvents } from './mail-events.ts';
 import { normalizeMailboxName, type SpecialUse } from './mailbox-names.ts';
 import { MailboxTable, type Mailbox } from './mailboxes.ts';
 import { MessageTable, type UidRanges } from './messages.ts';
+import type { OutboundOrigin } from './outbound.ts';
 
 export { MailError } from './mail-errors.ts';
 export type { Mailbox, MailboxStatus, OpenedMailbox } from './mailboxes.ts';
@@ -57,6 +58,7 @@ export interface DeliveryTarget {
 export interface OutboundCopy {
   sender: string;
   recipient: string;
+  origin: OutboundOrigin;
 }
 
 export interface Delivered {
@@ -160,8 +162,8 @@ export class MailStore {
       const now = Date.now();
       for (const copy of outbound) {
         this.db
-          .prepare('INSERT INTO outbound (body_id, sender, recipient, state, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-          .run(bodyId, copy.sender, copy.recipient, 'queued', now, now);
+          .prepare('INSERT INTO outbound (body_id, sender, recipient, origin, state, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(bodyId, copy.sender, copy.recipient, copy.origin, 'queued', now, now);
       }
       return targets.map((target): Delivered => {
         const account = target.account;

@@ -15,11 +15,20 @@
 import type { Database } from 'better-sqlite3';
 import { UserError } from '../core/errors.ts';
 
+/**
+ * Where an outbound copy came from, which decides whether it is DKIM-signed:
+ * `submission` (a logged-in user sent it) and `report` (our own bounce or
+ * delay notice) are; `forward` (mail that arrived on port 25 and an alias or
+ * catch-all sends on) never is, whatever its From says.
+ */
+export type OutboundOrigin = 'submission' | 'report' | 'forward';
+
 export interface OutboundRow {
   id: number;
   bodyId: number;
   sender: string;
   recipient: string;
+  origin: OutboundOrigin;
   /** Always 'queued' (see the invariants above). */
   state: string;
   attempts: number;
@@ -41,6 +50,7 @@ interface Row {
   body_id: number;
   sender: string;
   recipient: string;
+  origin: OutboundOrigin;
   state: string;
   attempts: number;
   next_attempt_at: number;
@@ -54,7 +64,7 @@ interface Row {
   structure: string;
 }
 
-const select = `SELECT o.id, o.body_id, o.sender, o.recipient, o.state, o.attempts, o.next_attempt_at, o.last_attempt_at, o.last_error, o.warned, o.created_at,
+const select = `SELECT o.id, o.body_id, o.sender, o.recipient, o.origin, o.state, o.attempts, o.next_attempt_at, o.last_attempt_at, o.last_error, o.warned, o.created_at,
   b.file, b.size, b.subject, b.structure FROM outbound o JOIN bodies b ON b.id = o.body_id`;
 
 function toRow(r: Row): OutboundRow {
@@ -63,6 +73,7 @@ function toRow(r: Row): OutboundRow {
     bodyId: r.body_id,
     sender: r.sender,
     recipient: r.recipient,
+    origin: r.origin,
     state: r.state,
     attempts: r.attempts,
     nextAttemptAt: r.next_attempt_at,
