@@ -6,6 +6,7 @@
 
 import { createReadStream } from 'node:fs';
 import { ensureDomainKeys, type DomainKeys } from './keys.ts';
+import { LineEndNormalizer } from '../mime/line-ends.ts';
 import { signMessage } from './sign.ts';
 
 export type MessageSigner = (message: { path: string; size: number; fromDomain: string | null }) => Promise<Buffer | null>;
@@ -21,6 +22,17 @@ export function createSigner(dkimDir: string, isLocalDomain: (domain: string) =>
       keys = ensureDomainKeys(dkimDir, domain);
       cache.set(domain, keys);
     }
-    return Buffer.from(await signMessage(createReadStream(path, { highWaterMark: 64 * 1024 }), keys), 'latin1');
+    return Buffer.from(await signMessage(asSent(createReadStream(path, { highWaterMark: 64 * 1024 })), keys), 'latin1');
   };
+}
+
+/**
+ * The octets as the queue's client puts them on the wire (every bare CR and
+ * LF as CRLF): submitted mail is stored so already, and signing what is sent
+ * rather than what is stored keeps that true for anything else we sign.
+ */
+async function* asSent(file: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  const normalizer = new LineEndNormalizer();
+  for await (const chunk of file) yield normalizer.write(chunk);
+  yield normalizer.end();
 }

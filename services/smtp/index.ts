@@ -290,7 +290,8 @@ export class SmtpService implements Service {
     try {
       result = await this.options.delivery.receive(
         stream as AsyncIterable<Buffer>,
-        { prefix, maxBytes: this.options.maxMessageBytes + prefix.length },
+        // Submitted mail is stored with the line ends it will be sent with, so the From check and DKIM see what goes out.
+        { prefix, maxBytes: this.options.maxMessageBytes + prefix.length, normalizeLineEnds: this.options.role === 'submission' },
         { ...this.plan(session), sender, origin: user ? 'submission' : 'forward' },
         user ? (body) => this.checkFrom(user, body, log) : undefined,
       );

@@ -17,6 +17,7 @@
 //   file, no code path here removes it. Work that follows a delivery (logging,
 //   waking the queue) belongs to the caller, after `receiveMessage` returned.
 
+import { LineEndNormalizer } from '../mime/line-ends.ts';
 import type { BodyFiles } from './body-files.ts';
 import type { MessageSummary, ReceivedBody } from './mail.ts';
 
@@ -30,6 +31,8 @@ export interface ReceiveOptions {
   prefix?: Buffer;
   /** Past this many bytes the file is thrown away and the rest of the source only drained. */
   maxBytes?: number;
+  /** Store every bare CR and bare LF as CRLF (submission: what is checked and signed is what will be sent). */
+  normalizeLineEnds?: boolean;
 }
 
 export type ReceiveResult = { ok: true; body: ReceivedBody } | { ok: false; reason: 'too-large'; bytes: number };
@@ -71,23 +74,28 @@ export async function receiveBody(files: BodyFiles, analyzer: BodyAnalyzer, sour
   } catch (error) {
     await stopWriting(error);
   }
+  const normalizer = options.normalizeLineEnds ? new LineEndNormalizer() : undefined;
+  const store = async (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (!writer || chunk.length === 0) return;
+    if (bytes > limit) {
+      tooLarge = true;
+      await stopWriting();
+      return;
+    }
+    try {
+      analyzer.write(chunk);
+      await writer.write(chunk);
+    } catch (error) {
+      await stopWriting(error);
+    }
+  };
   try {
     for await (const piece of source) {
       const chunk = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
-      bytes += chunk.length;
-      if (!writer) continue;
-      if (bytes > limit) {
-        tooLarge = true;
-        await stopWriting();
-        continue;
-      }
-      try {
-        analyzer.write(chunk);
-        await writer.write(chunk);
-      } catch (error) {
-        await stopWriting(error);
-      }
+      await store(normalizer ? normalizer.write(chunk) : chunk);
     }
+    if (normalizer) await store(normalizer.end());
   } catch (error) {
     await stopWriting();
     throw new SourceAbortedError(error);

@@ -3,11 +3,12 @@
 // canonicalisation tolerates, and fail after edits it does not.
 
 import test from 'ava';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
-import { domainRecords, ensureDomainKeys, signMessage, zoneFile, type DomainKeys } from '../../services/dkim/index.ts';
+import { createSigner, domainRecords, ensureDomainKeys, signMessage, zoneFile, type DomainKeys } from '../../services/dkim/index.ts';
+import { normalizeLineEnds } from '../../services/mime/line-ends.ts';
 import { tempDataDir } from '../helpers/data-dir.ts';
 import { dkimResolverFor } from '../helpers/dkim.ts';
 
@@ -78,4 +79,17 @@ test('a message without a body and one of several megabytes sign and verify', as
   const pieces = [];
   for (let i = 0; i < big.length; i += 65_536) pieces.push(big.subarray(i, i + 65_536));
   t.deepEqual(await verify(keys, Buffer.concat([Buffer.from(await signMessage(Readable.from(pieces), keys)), big])), ['rsa-sha256:pass:example.test', 'ed25519-sha256:pass:example.test']);
+});
+
+test('the signer signs the message as the queue sends it: bare CR and LF count as CRLF', async (t) => {
+  const dir = tempDataDir(t);
+  const keys = ensureDomainKeys(join(dir, 'dkim'), 'example.test');
+  const stored = Buffer.from('From: alice@example.test\nTo: bob@remote.test\rSubject: bare line ends\n\nline\rline\nlast\n');
+  const path = join(dir, 'message.eml');
+  writeFileSync(path, stored);
+  const signer = createSigner(join(dir, 'dkim'), (domain) => domain === 'example.test');
+  const signature = await signer({ path, size: stored.length, fromDomain: 'example.test' });
+  t.truthy(signature);
+  const sent = Buffer.concat([signature!, normalizeLineEnds(stored)]);
+  t.deepEqual((await verify(keys, sent)).sort(), ['ed25519-sha256:pass:example.test', 'rsa-sha256:pass:example.test']);
 });
