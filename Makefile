@@ -6,8 +6,8 @@ SHELL := /bin/bash
 NODE_BIN := node_modules/.bin
 DEPS_STAMP := node_modules/.mailnest-installed
 DEBIAN_STAMP := .build/debian-packages
-# Debian packages the tests drive as real clients.
-DEBIAN_PACKAGES := swaks libnet-ssleay-perl libio-socket-ssl-perl curl isync fetchmail
+# Debian packages the tests drive as real clients (and strace, which watches the durability syscalls).
+DEBIAN_PACKAGES := swaks libnet-ssleay-perl libio-socket-ssl-perl curl isync fetchmail strace
 
 .PHONY: all deps debian-deps build run test typecheck bench image qemu-test clean
 
