@@ -15,7 +15,7 @@ function transport(env: TestServices, options: { implicit?: boolean; user?: stri
     secure: options.implicit ?? false,
     requireTLS: !options.implicit,
     tls: { rejectUnauthorized: false },
-    auth: { user: options.user ?? 'alice@example.test', pass: options.pass ?? 'secret' },
+    auth: { user: options.user ?? 'alice@example.test', pass: options.pass ?? 'sesame-tulip-42' },
   });
 }
 
@@ -63,7 +63,7 @@ test('implicit TLS on 465 works the same', async (t) => {
 test('no AUTH before STARTTLS, no mail before AUTH, and a wrong password gets 535 5.7.8 after a delay', async (t) => {
   const env = await startServices(t);
   await addFamily(env.services);
-  const plain = Buffer.from('\0alice@example.test\0secret').toString('base64');
+  const plain = Buffer.from('\0alice@example.test\0sesame-tulip-42').toString('base64');
   const replies = await smtpDialogue(env.ports.submission!, ['EHLO c', `AUTH PLAIN ${plain}`, 'MAIL FROM:<alice@example.test>', 'QUIT']);
   t.regex(replies[1]!, /STARTTLS/);
   t.regex(replies[2]!, /^538 5\.7\.\d .*STARTTLS/i);
@@ -106,7 +106,7 @@ test('swaks submits with AUTH over STARTTLS', async (t) => {
   const output = await new Promise<string>((resolve) =>
     execFile(
       'swaks',
-      ['--server', '127.0.0.1', '--port', String(env.ports.submission), '--tls', '--auth', 'PLAIN', '--auth-user', 'alice@example.test', '--auth-password', 'secret', '--from', 'alice@example.test', '--to', 'bob@example.test', '--header', 'From: alice@example.test', '--header', 'Subject: via swaks submission'],
+      ['--server', '127.0.0.1', '--port', String(env.ports.submission), '--tls', '--auth', 'PLAIN', '--auth-user', 'alice@example.test', '--auth-password', 'sesame-tulip-42', '--from', 'alice@example.test', '--to', 'bob@example.test', '--header', 'From: alice@example.test', '--header', 'Subject: via swaks submission'],
       { timeout: 30_000 },
       (_error, stdout, stderr) => resolve(stdout + stderr),
     ),
