@@ -11,6 +11,7 @@ import { MailEvents } from './mail-events.ts';
 import { MailStore } from './mail.ts';
 import { migrate } from './migrations.ts';
 import { OutboundTable } from './outbound.ts';
+import { BoxOwner } from './owner.ts';
 import { dataPaths, type DataPaths } from './paths.ts';
 import { RecipientResolver } from './recipients.ts';
 import { RelaySettings, TransportTable } from './routing.ts';
@@ -27,6 +28,8 @@ export class Store {
   readonly aliases: AliasesTable;
   readonly settings: SettingsTable;
   readonly recipients: RecipientResolver;
+  /** Who postmaster@ and abuse@ reach (owner.ts). */
+  readonly owner: BoxOwner;
   readonly mail: MailStore;
   readonly outbound: OutboundTable;
   readonly transports: TransportTable;
@@ -41,7 +44,8 @@ export class Store {
     this.domains = new DomainsTable(db);
     this.accounts = new AccountsTable(db, this.domains);
     this.aliases = new AliasesTable(db, this.domains);
-    this.recipients = new RecipientResolver(this.domains, this.accounts, this.aliases);
+    this.owner = new BoxOwner(db, this.accounts, this.settings);
+    this.recipients = new RecipientResolver(this.domains, this.accounts, this.aliases, this.owner);
     this.mail = new MailStore(db, this.accounts, new BodyFiles(paths), new MailEvents());
     this.outbound = new OutboundTable(db);
     this.transports = new TransportTable(db);

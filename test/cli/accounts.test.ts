@@ -26,9 +26,13 @@ test('domain, user and alias commands work end to end and list as JSON', async (
   ]);
   const aliases = JSON.parse(await cliOk(['alias', 'list', 'example.test', '--json'], { data }));
   t.deepEqual(aliases, [
-    { source: '@example.test', destinations: ['alice@example.test'] },
-    { source: 'family@example.test', destinations: ['alice@example.test', 'bob@example.test', 'gran@remote.test'] },
+    { source: '@example.test', destinations: ['alice@example.test'], builtIn: false },
+    // RFC 5321 §4.5.1 and RFC 2142 §4: there without configuration, to the first user.
+    { source: 'abuse@example.test', destinations: ['alice@example.test'], builtIn: true },
+    { source: 'family@example.test', destinations: ['alice@example.test', 'bob@example.test', 'gran@remote.test'], builtIn: false },
+    { source: 'postmaster@example.test', destinations: ['alice@example.test'], builtIn: true },
   ]);
+  t.regex(await cliOk(['alias', 'list', 'example.test'], { data }), /^postmaster@example\.test\s+alice@example\.test \(built in\)$/m);
   t.regex(await cliOk(['user', 'list'], { data }), /^ADDRESS\s+QUOTA\s+ENABLED\s+NAME\nalice@example\.test\s+2G\s+yes\s+Alice Liddell\nbob@example\.test\s+unlimited\s+yes\n$/);
 
   await cliOk(['user', 'quota', 'bob@example.test', '500M'], { data });
@@ -39,7 +43,8 @@ test('domain, user and alias commands work end to end and list as JSON', async (
 
   await cliOk(['alias', 'remove', 'family@example.test', 'gran@remote.test'], { data });
   await cliOk(['user', 'remove', 'bob@example.test'], { data });
-  t.deepEqual(JSON.parse(await cliOk(['alias', 'list', '--json'], { data }))[1].destinations, ['alice@example.test']);
+  const after = JSON.parse(await cliOk(['alias', 'list', '--json'], { data })) as { source: string; destinations: string[] }[];
+  t.deepEqual(after.find((a) => a.source === 'family@example.test')?.destinations, ['alice@example.test']);
 });
 
 test('passwd changes the password that the store checks', async (t) => {
