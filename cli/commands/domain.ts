@@ -8,6 +8,7 @@ export const domainCommands: CommandGroup = {
   commands: {
     add: {
       usage: 'domain add DOMAIN',
+      createsData: true,
       summary: 'add a local domain and make its DKIM keys (IDN names are stored in their xn-- form)',
       positionals: [1, 1],
       run({ args, openStore, io }) {

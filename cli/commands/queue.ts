@@ -127,6 +127,7 @@ export const relayCommands: CommandGroup = {
   commands: {
     set: {
       usage: 'relay set HOST[:PORT] [--user NAME --password-stdin] [--tls | --starttls] [--no-verify]',
+      createsData: true,
       summary: 'send all outside mail through HOST (port 587 with STARTTLS unless told otherwise; 465 is implicit TLS)',
       options: { user: { type: 'string' }, 'password-stdin': { type: 'boolean' }, tls: { type: 'boolean' }, starttls: { type: 'boolean' }, 'no-verify': { type: 'boolean' } },
       positionals: [1, 1],
@@ -173,6 +174,7 @@ export const transportCommands: CommandGroup = {
   commands: {
     set: {
       usage: 'transport set DOMAIN HOST[:PORT]',
+      createsData: true,
       summary: 'send mail for DOMAIN to HOST (port 25 unless given), whatever its MX records or the relay say',
       positionals: [2, 2],
       run({ args, openStore, io }) {

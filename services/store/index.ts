@@ -2,7 +2,8 @@
 // folder around it. See README.md in this folder for the invariants.
 
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { UserError } from '../core/errors.ts';
 import { AccountsTable } from './accounts.ts';
 import { AliasesTable } from './aliases.ts';
 import { BodyFiles } from './body-files.ts';
@@ -16,6 +17,14 @@ import { dataPaths, type DataPaths } from './paths.ts';
 import { RecipientResolver } from './recipients.ts';
 import { RelaySettings, TransportTable } from './routing.ts';
 import { SettingsTable } from './settings.ts';
+
+/** A data folder without a database, opened by a command that does not create one. */
+export class NoDatabaseError extends UserError {
+  constructor(readonly root: string) {
+    super(`there is no Mailnest database in ${root} (no mailnest.db${existsSync(root) ? '' : '; the folder does not exist'}); give the data folder with --data DIR or MAILNEST_DATA`);
+    this.name = 'NoDatabaseError';
+  }
+}
 
 export interface StoreHealth {
   ok: boolean;
@@ -53,14 +62,21 @@ export class Store {
   }
 
   /**
-   * Opens (creating if needed) the data folder and its database, and applies
-   * migrations. Leftovers of interrupted writes are swept only by the serve
-   * process (`mail.sweep()`), which owns tmp/; CLI commands never sweep.
+   * Opens the data folder and its database, and applies migrations. With
+   * `create` (the default) a missing folder and database are made; without
+   * it a missing database is a UserError and nothing is created, so that a
+   * command that only reads, given the wrong folder, says so instead of
+   * showing an empty new box. Leftovers of interrupted writes are swept only
+   * by the serve process (`mail.sweep()`), which owns tmp/; CLI commands never
+   * sweep.
    */
-  static open(dataDir: string): Store {
+  static open(dataDir: string, options: { create?: boolean } = {}): Store {
     const paths = dataPaths(dataDir);
-    mkdirSync(paths.root, { recursive: true, mode: 0o700 });
-    const db = new Database(paths.database);
+    const create = options.create ?? true;
+    if (!create && !existsSync(paths.database)) throw new NoDatabaseError(paths.root);
+    if (create) mkdirSync(paths.root, { recursive: true, mode: 0o700 });
+    // fileMustExist: a database removed since the check above is not made anew either.
+    const db = new Database(paths.database, { fileMustExist: !create });
     try {
       // WAL with synchronous=FULL: a COMMIT has reached the disk when it returns,
       // which the delivery promise (a 250 means durable) depends on.
