@@ -65,7 +65,8 @@ export class ServicesProcess {
 
   /** Opens the store, validates the configuration and starts every service. */
   static async start(options: ServicesOptions): Promise<ServicesProcess> {
-    const store = Store.open(options.dataDir);
+    // checkBodies: the start is where every file of the data folder is made private (data-folder.ts).
+    const store = Store.open(options.dataDir, { checkBodies: true });
     let config: Config;
     let lock: DataLock;
     try {

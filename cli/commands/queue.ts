@@ -152,8 +152,10 @@ export const relayCommands: CommandGroup = {
       positionals: [0, 0],
       run(context) {
         const relay = context.openStore().relay.get();
-        if (context.options.json) return printJson(context, relay ? { ...relay, password: relay.password === null ? null : '(set)' } : null);
+        const password = (r: Relay) => (r.passwordProblem ? '(unreadable)' : r.password === null ? null : '(set)');
+        if (context.options.json) return printJson(context, relay ? { ...relay, password: password(relay) } : null);
         context.io.stdout(relay ? `${describeRelay(relay)}\n` : 'no relay: outside mail goes straight to each domain’s mail servers (MX)\n');
+        if (relay?.passwordProblem) context.io.stderr(`mailnest: ${relay.passwordProblem}\n`);
       },
     },
     clear: {
