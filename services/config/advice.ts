@@ -15,10 +15,12 @@ export interface Advice {
 // names of RFC 2606 §2 and RFC 8375, and what installers and home routers use.
 const privateSuffixes = ['local', 'localdomain', 'localhost', 'lan', 'home', 'internal', 'intranet', 'invalid', 'home.arpa'];
 
-/** True for a name other servers can look up: at least two labels, and not a private suffix. */
+/** True for a name other servers can look up: at least two labels, not an IP address, not a private suffix. */
 export function isFullDomainName(hostname: string): boolean {
   const name = hostname.toLowerCase().replace(/\.$/, '');
   if (!name.includes('.')) return false;
+  // An IP address is no name at all for MX and HELO.
+  if (/^[\d.]+$/.test(name)) return false;
   return !privateSuffixes.some((suffix) => name === suffix || name.endsWith(`.${suffix}`));
 }
 

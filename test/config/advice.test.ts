@@ -6,7 +6,7 @@ import { hostnameAdvice, isFullDomainName } from '../../services/config/advice.t
 import { addFamily, startServices } from '../helpers/services.ts';
 
 test('a machine name or a private name is not a full domain name; a public one is', (t) => {
-  for (const name of ['vm', 'mailnest', 'raspberrypi', 'vm.localdomain', 'box.local', 'box.lan', 'nas.home.arpa', 'x.internal', 'localhost']) t.false(isFullDomainName(name), name);
+  for (const name of ['vm', 'mailnest', 'raspberrypi', 'vm.localdomain', 'box.local', 'box.lan', 'nas.home.arpa', 'x.internal', 'localhost', '192.168.1.20']) t.false(isFullDomainName(name), name);
   for (const name of ['mail.example.com', 'example.com', 'MX.Example.Org.', 'mail.home.example.net']) t.true(isFullDomainName(name), name);
   t.regex(hostnameAdvice('vm', ['family.example'])!.message, /^the hostname vm is not a full domain name, .*MX, HELO and bounces \(MAILER-DAEMON@vm\); .*mailnest config set hostname mail\.family\.example$/);
   t.regex(hostnameAdvice('vm', [])!.message, /mailnest config set hostname mail\.example\.com$/);
