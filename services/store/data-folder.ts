@@ -39,24 +39,18 @@ function ignoreMissing<T>(action: () => T): T | undefined {
   }
 }
 
-function makePrivate(path: string, stats: Stats, mode: number, root: string): boolean {
-  if ((stats.mode & 0o777) === mode) return false;
+function makePrivate(path: string, stats: Stats, mode: number, root: string): void {
+  if ((stats.mode & 0o777) === mode) return;
   try {
     chmodSync(path, mode);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return false;
+    if (code === 'ENOENT') return;
     if (code === 'EPERM' || code === 'EACCES') {
       throw new UserError(`cannot make ${path} private (mode ${mode.toString(8)}): it belongs to another user; run Mailnest as the owner of ${root}, or give the files to that user (chown -R)`);
     }
     throw error;
   }
-  return true;
-}
-
-export interface SecureResult {
-  /** How many files and folders had their mode changed. */
-  changed: number;
 }
 
 /**
@@ -64,34 +58,32 @@ export interface SecureResult {
  * private. `bodies`: also check every message body file, not only when the
  * folder was not private before.
  */
-export function secureDataFolder(paths: DataPaths, options: { create: boolean; bodies?: boolean }): SecureResult {
+export function secureDataFolder(paths: DataPaths, options: { create: boolean; bodies?: boolean }): void {
   if (options.create) mkdirSync(paths.root, { recursive: true, mode: privateDirMode });
   // The root may be a link the user chose (/data → a partition): that one is followed.
   const rootStats = statSync(paths.root);
   if (!rootStats.isDirectory()) throw new UserError(`${paths.root} is not a folder; give the data folder with --data DIR or MAILNEST_DATA`);
   const wasPrivate = (rootStats.mode & 0o777) === privateDirMode;
-  let changed = makePrivate(paths.root, rootStats, privateDirMode, paths.root) ? 1 : 0;
+  makePrivate(paths.root, rootStats, privateDirMode, paths.root);
   const checkBodies = options.bodies === true || !wasPrivate;
 
-  const walk = (dir: string, depth: number, insideMessages: boolean) => {
+  const walk = (dir: string, insideMessages: boolean) => {
     const names = ignoreMissing(() => readdirSync(dir)) ?? [];
     for (const name of names) {
       const path = join(dir, name);
       const stats = ignoreMissing(() => lstatSync(path));
       if (!stats || stats.isSymbolicLink()) continue;
       if (stats.isDirectory()) {
-        if (makePrivate(path, stats, privateDirMode, paths.root)) changed += 1;
-        const isMessages = depth === 0 && path === paths.messages;
+        makePrivate(path, stats, privateDirMode, paths.root);
         // messages/<shard>/ holds the bodies: walked only when asked.
         if (insideMessages && !checkBodies) continue;
-        walk(path, depth + 1, insideMessages || isMessages);
+        walk(path, insideMessages || path === paths.messages);
       } else if (stats.isFile()) {
-        if (makePrivate(path, stats, privateFileMode, paths.root)) changed += 1;
+        makePrivate(path, stats, privateFileMode, paths.root);
       }
     }
   };
-  walk(paths.root, 0, false);
-  return { changed };
+  walk(paths.root, false);
 }
 
 /** Makes an empty database file 0600 before SQLite creates it with the default mode. */

@@ -86,7 +86,9 @@ export class SecretBox {
       throw error;
     }
     const key = Buffer.from(text.trim(), 'base64url');
-    if (key.length !== keyBytes) throw new UserError(`${this.keyPath} is damaged (not a ${keyBytes}-byte key); restore it from a backup of the data folder`);
+    if (key.length !== keyBytes) {
+      throw new SecretUnreadableError('damaged', `${this.keyPath} is damaged (not a ${keyBytes}-byte key): restore it from a backup of the data folder, or remove it and set each secret again`);
+    }
     this.key = key;
     return key;
   }
