@@ -28,6 +28,13 @@ export interface Command {
   options?: OptionSpecs;
   /** Positional arguments: [min, max]; max Infinity for a list. */
   positionals: [number, number];
+  /**
+   * True for a command that may start a new box: it makes the data folder and
+   * its database when they are missing. Every other command, above all one
+   * that only reads, refuses a folder without a database and creates
+   * nothing, so a wrong --data is reported instead of showing an empty box.
+   */
+  createsData?: boolean;
   run(context: CommandContext): Promise<number | void> | number | void;
 }
 
@@ -74,7 +81,7 @@ export function contextFor(command: Command, argv: string[], io: Io, env: NodeJS
     options,
     dataDir,
     io,
-    openStore: () => (store ??= Store.open(dataDir)),
+    openStore: () => (store ??= Store.open(dataDir, { create: command.createsData === true })),
     close: () => store?.close(),
   };
 }

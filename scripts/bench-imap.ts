@@ -30,7 +30,7 @@ function messageText(n: number): string {
 async function build(): Promise<void> {
   const store = Store.open(data);
   store.domains.add('example.test');
-  const alice = await store.accounts.add({ address: 'alice@example.test', password: 'bench' });
+  const alice = await store.accounts.add({ address: 'alice@example.test', password: 'bench-mark-password' });
   const started = Date.now();
   for (let n = 1; n <= total; n++) {
     const received = await receiveBody(store.mail.files, createBodyAnalyzer(), Readable.from([Buffer.from(messageText(n))]));
@@ -55,7 +55,7 @@ const serve = spawn(bin, ['serve', '--data', data, '--listen', '127.0.0.1', '--p
 try {
   await waitForPort(port);
   const imap = await RawImap.open(port);
-  await imap.command('LOGIN alice@example.test bench');
+  await imap.command('LOGIN alice@example.test bench-mark-password');
   const [selected, selectMs] = await timed(() => imap.command('SELECT INBOX'));
   if (!selected.status.startsWith('OK')) throw new Error(selected.status);
   const [flags, fetchMs] = await timed(() => imap.command('FETCH 1:* (FLAGS)'));
@@ -75,7 +75,7 @@ try {
   await Promise.all(
     Array.from({ length: 10 }, async (_, client) => {
       const session = await RawImap.open(port);
-      await session.command('LOGIN alice@example.test bench');
+      await session.command('LOGIN alice@example.test bench-mark-password');
       await session.command('SELECT INBOX');
       let n = client;
       while (Date.now() < deadline) {

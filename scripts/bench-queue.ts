@@ -39,7 +39,7 @@ const body = `${'The quick brown fox jumps over the lazy dog. '.repeat(2)}\r\n`.
 const message = (n: number) => `From: Alice <alice@example.test>\r\nTo: friend@remote.test\r\nSubject: bench ${n}\r\nMessage-ID: <queue-bench-${n}@example.test>\r\n\r\n${body}`;
 
 cli(['domain', 'add', 'example.test']);
-cli(['user', 'add', 'alice@example.test', '--password-stdin'], 'bench');
+cli(['user', 'add', 'alice@example.test', '--password-stdin'], 'bench-mark-password');
 // Mail to this alias goes out through the queue; port 25 takes it without a login.
 cli(['alias', 'add', 'out@example.test', 'friend@remote.test']);
 cli(['transport', 'set', 'remote.test', `127.0.0.1:${await freePort()}`]);

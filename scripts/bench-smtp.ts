@@ -28,7 +28,7 @@ function message(n: number): string {
 }
 
 cli(['domain', 'add', 'example.test']);
-cli(['user', 'add', 'alice@example.test', '--password-stdin'], 'bench');
+cli(['user', 'add', 'alice@example.test', '--password-stdin'], 'bench-mark-password');
 const port = await freePort();
 const serve = spawn(bin, ['serve', '--data', data, '--listen', '127.0.0.1', '--port', `smtp=${port}`, '--port', 'http=0', '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
 await waitForPort(port);

@@ -5,7 +5,7 @@
 //   using the store after it closes.
 // - stop() is idempotent and always closes the database, even after a failed start.
 
-import { loadConfig, type Config } from './config/index.ts';
+import { loadConfig, startupAdvice, type Config } from './config/index.ts';
 import type { Logger, LogLevel } from './core/log.ts';
 import { portFor, standardPorts, type PortName } from './core/ports.ts';
 import type { Service, ServiceHealth } from './core/service.ts';
@@ -65,11 +65,13 @@ export class ServicesProcess {
 
   /** Opens the store, validates the configuration and starts every service. */
   static async start(options: ServicesOptions): Promise<ServicesProcess> {
-    const store = Store.open(options.dataDir);
+    // checkBodies: the start is where every file of the data folder is made private (data-folder.ts).
+    const store = Store.open(options.dataDir, { checkBodies: true });
     let config: Config;
     let lock: DataLock;
     try {
       config = loadConfig(store, options.overrides).config;
+      store.owner.pin(config.postmaster);
       lock = lockDataFolder(store.paths.root);
     } catch (error) {
       store.close();
@@ -99,6 +101,7 @@ export class ServicesProcess {
 
   private async startServices(): Promise<void> {
     this.logger.info('starting', { data: this.store.paths.root, hostname: this.config.hostname, offset: this.config.portOffset, pid: process.pid });
+    for (const advice of startupAdvice(this.store, this.config)) this.logger.warn(advice.message, advice.fields);
     const swept = this.store.mail.sweep();
     if (swept.tmpRemoved || swept.orphansRemoved || swept.bodiesRemoved) this.logger.info('swept leftovers of interrupted writes', swept);
     // Bodies of expunged messages are removed after a grace period (see MailStore.collectGarbage); the start-up sweep takes the rest.

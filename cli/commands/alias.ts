@@ -17,14 +17,21 @@ export const aliasCommands: CommandGroup = {
     },
     list: {
       usage: 'alias list [DOMAIN] [--json]',
-      summary: 'list aliases, of one domain or of all',
+      summary: "list aliases, of one domain or of all, with the built-in postmaster@ and abuse@ that reach the box's owner",
       options: { json: { type: 'boolean' } },
       positionals: [0, 1],
       run(context) {
-        const aliases = context.openStore().aliases.list(context.args[0]);
+        const store = context.openStore();
+        const aliases = [
+          ...store.aliases.list(context.args[0]).map((a) => ({ ...a, builtIn: false })),
+          ...store.recipients.builtInAliases(context.args[0]).map((a) => ({ ...a, builtIn: true })),
+        ].sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
         if (context.options.json) return printJson(context, aliases);
         if (aliases.length === 0) return context.io.stdout('no aliases yet\n');
-        context.io.stdout(table(['ALIAS', 'DESTINATIONS'], aliases.map((a) => [a.source, a.destinations.join(', ')])));
+        context.io.stdout(table(['ALIAS', 'DESTINATIONS'], aliases.map((a) => [a.source, `${a.destinations.join(', ')}${a.builtIn ? ' (built in)' : ''}`])));
+        if (aliases.some((a) => a.builtIn)) {
+          context.io.stdout("built in: postmaster@ and abuse@ reach the box's owner (the postmaster setting, else the first user); `mailnest alias add ADDRESS DESTINATION` points one elsewhere\n");
+        }
       },
     },
     remove: {

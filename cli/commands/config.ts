@@ -18,6 +18,7 @@ export const configCommands: CommandGroup = {
     },
     set: {
       usage: 'config set KEY VALUE',
+      createsData: true,
       summary: 'store a value; it takes effect at the next start',
       positionals: [2, 2],
       run({ args, openStore, io }) {
@@ -27,6 +28,7 @@ export const configCommands: CommandGroup = {
     },
     unset: {
       usage: 'config unset KEY',
+      createsData: true,
       summary: 'forget the stored value, so the default applies',
       positionals: [1, 1],
       run({ args, openStore, io }) {
@@ -36,6 +38,7 @@ export const configCommands: CommandGroup = {
     },
     reset: {
       usage: 'config reset --all',
+      createsData: true,
       summary: 'forget every stored setting (the factory reset; accounts and mail are kept)',
       options: { all: { type: 'boolean' } },
       positionals: [0, 0],

@@ -1,4 +1,4 @@
-import { loadConfig } from '../../services/config/index.ts';
+import { hostnameAdvice, loadConfig } from '../../services/config/index.ts';
 import { domainRecords, ensureDomainKeys, zoneFile } from '../../services/dkim/index.ts';
 import { printJson, table, type CommandGroup } from '../command.ts';
 
@@ -8,6 +8,7 @@ export const domainCommands: CommandGroup = {
   commands: {
     add: {
       usage: 'domain add DOMAIN',
+      createsData: true,
       summary: 'add a local domain and make its DKIM keys (IDN names are stored in their xn-- form)',
       positionals: [1, 1],
       run({ args, openStore, io }) {
@@ -44,9 +45,12 @@ export const domainCommands: CommandGroup = {
         const domain = store.domains.get(context.args[0]!);
         const { config } = loadConfig(store);
         const records = domainRecords(domain.name, config.hostname, ensureDomainKeys(store.paths.dkim, domain.name));
-        if (context.options.json) return printJson(context, records);
+        // The records name the hostname as the MX target: a machine name there is the most common broken install.
+        const warnings = [hostnameAdvice(config.hostname, [domain.name])?.message].filter((w): w is string => w !== undefined);
+        if (context.options.json) return printJson(context, { domain: domain.name, hostname: config.hostname, warnings, records });
         context.io.stdout(
-          `; DNS records for ${domain.name}: publish them at your DNS provider.\n` +
+          warnings.map((w) => `; WARNING: ${w}\n`).join('') +
+            `; DNS records for ${domain.name}: publish them at your DNS provider.\n` +
             `; ${config.hostname} (the hostname setting) must also have an A (and AAAA) record with your public address.\n\n` +
             zoneFile(records) +
             '\n',

@@ -127,6 +127,7 @@ export const relayCommands: CommandGroup = {
   commands: {
     set: {
       usage: 'relay set HOST[:PORT] [--user NAME --password-stdin] [--tls | --starttls] [--no-verify]',
+      createsData: true,
       summary: 'send all outside mail through HOST (port 587 with STARTTLS unless told otherwise; 465 is implicit TLS)',
       options: { user: { type: 'string' }, 'password-stdin': { type: 'boolean' }, tls: { type: 'boolean' }, starttls: { type: 'boolean' }, 'no-verify': { type: 'boolean' } },
       positionals: [1, 1],
@@ -151,8 +152,10 @@ export const relayCommands: CommandGroup = {
       positionals: [0, 0],
       run(context) {
         const relay = context.openStore().relay.get();
-        if (context.options.json) return printJson(context, relay ? { ...relay, password: relay.password === null ? null : '(set)' } : null);
+        const password = (r: Relay) => (r.passwordProblem ? '(unreadable)' : r.password === null ? null : '(set)');
+        if (context.options.json) return printJson(context, relay ? { ...relay, password: password(relay) } : null);
         context.io.stdout(relay ? `${describeRelay(relay)}\n` : 'no relay: outside mail goes straight to each domain’s mail servers (MX)\n');
+        if (relay?.passwordProblem) context.io.stderr(`mailnest: ${relay.passwordProblem}\n`);
       },
     },
     clear: {
@@ -173,6 +176,7 @@ export const transportCommands: CommandGroup = {
   commands: {
     set: {
       usage: 'transport set DOMAIN HOST[:PORT]',
+      createsData: true,
       summary: 'send mail for DOMAIN to HOST (port 25 unless given), whatever its MX records or the relay say',
       positionals: [2, 2],
       run({ args, openStore, io }) {

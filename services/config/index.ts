@@ -5,6 +5,7 @@ import type { Store } from '../store/index.ts';
 import { findSetting, parseSetting, resolveConfig, type Config, type SettingSource } from './schema.ts';
 
 export * from './schema.ts';
+export * from './advice.ts';
 
 export function loadConfig(store: Store, overrides: Record<string, string> = {}): { config: Config; origin: Record<string, SettingSource> } {
   return resolveConfig({ stored: store.settings.all(), overrides });

@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import { UserError } from '../core/errors.ts';
 import type { LogLevel } from '../core/log.ts';
+import { normalizeAddress } from '../store/address.ts';
 
 export class ConfigError extends UserError {
   constructor(
@@ -146,6 +147,19 @@ const addressListType: SettingType<string[]> = {
   format: (list) => list.join(','),
 };
 
+/** '' (nobody named) or a mail address, normalised as the store keys it. */
+const optionalAddressType: SettingType<string> = {
+  describe: 'the address of a user on this box, or nothing',
+  parse(text) {
+    return text.trim() === '' ? '' : normalizeAddress(text);
+  },
+  accept(value) {
+    if (typeof value !== 'string') throw new Error(`${JSON.stringify(value)} is not an address`);
+    return this.parse(value);
+  },
+  format: String,
+};
+
 function oneOf<const T extends string>(choices: readonly T[]): SettingType<T> {
   return {
     describe: `one of ${choices.join(', ')}`,
@@ -173,6 +187,12 @@ export const schema = {
   messageSizeLimit: setting('message-size-limit', byteSize(64 * 1024, 1024 ** 3), 50 * 1024 ** 2, 'The largest message accepted over SMTP or IMAP APPEND.'),
   maxRecipients: setting('max-recipients', integer(1, 10000), 100, 'The most recipients one message may have.'),
   dnsServers: setting('dns-servers', serverListType, [] as string[], 'DNS servers for MX lookups of outgoing mail; empty uses the system resolver.'),
+  postmaster: setting(
+    'postmaster',
+    optionalAddressType,
+    '',
+    'The user who gets mail for postmaster and abuse@ every domain (and DMARC reports); empty: the first user made on the box.',
+  ),
   logLevel: setting('log-level', oneOf(['debug', 'info', 'warn', 'error'] as const satisfies readonly LogLevel[]), 'info', 'How much is logged.'),
 };
 

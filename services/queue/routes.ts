@@ -57,6 +57,8 @@ export function route(store: Store, resolver: MailResolver, domain: string, mxPo
 }
 
 function relayRoute(relay: Relay): Route {
+  // A password that cannot be opened (its key file is gone) keeps the mail queued with the reason, rather than trying without it.
+  if (relay.passwordProblem) throw new RouteError(relay.passwordProblem, false, '4.3.5');
   return {
     via: 'relay',
     targets: async () => [{ host: relay.host, port: relay.port, name: relay.host }],

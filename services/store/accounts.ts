@@ -11,6 +11,7 @@ import { UserError } from '../core/errors.ts';
 import { AddressError, parseAddress } from './address.ts';
 import type { DomainsTable } from './domains.ts';
 import { checkPasswordText, hashPassword, needsRehash, verifyPassword } from './password.ts';
+import { checkNewPassword } from './password-rule.ts';
 
 export interface Account {
   id: number;
@@ -63,6 +64,7 @@ export class AccountsTable {
     checkPasswordText(input.password);
     const quota = input.quotaBytes ?? 0;
     checkQuota(quota);
+    await checkNewPassword(input.password, address);
     const hash = await hashPassword(input.password);
     return this.db.transaction(() => {
       // Checked again: the hash took time, and another process may have added it meanwhile.
@@ -126,6 +128,7 @@ export class AccountsTable {
   async setPassword(input: string, password: string): Promise<void> {
     const account = this.get(input);
     checkPasswordText(password);
+    await checkNewPassword(password, account.address);
     const hash = await hashPassword(password);
     this.db.prepare('UPDATE accounts SET password_hash = ? WHERE id = ?').run(hash, account.id);
   }

@@ -3,13 +3,17 @@
 //
 // Invariants:
 // - The source's domain is local, and the source is not an account.
-// - A destination in a local domain names an existing account or alias when it
-//   is added, so that a typo is caught at once instead of bouncing mail later.
+// - A destination in a local domain names an existing account or alias (or a
+//   built-in role address, see owner.ts) when it is added, so that a typo is
+//   caught at once instead of bouncing mail later.
+// - The rows are only the aliases someone made; postmaster@ and abuse@ exist
+//   without rows (RecipientResolver.builtInAliases lists them).
 
 import type { Database } from 'better-sqlite3';
 import { UserError } from '../core/errors.ts';
 import { domainOf, normalizeAddress, normalizeAliasSource } from './address.ts';
 import type { DomainsTable } from './domains.ts';
+import { isRoleAddress } from './owner.ts';
 
 export interface Alias {
   source: string;
@@ -33,7 +37,8 @@ export class AliasesTable {
     const destinations = [...new Set(destinationInputs.map((d) => normalizeAddress(d)))];
     for (const destination of destinations) {
       if (destination === source) throw new UserError(`an alias cannot point at itself (${source})`);
-      if (this.domains.isLocal(domainOf(destination)) && !this.isAccount(destination) && !this.isAliasSource(destination)) {
+      // A role address (postmaster@, abuse@) always reaches someone: the owner, or what overrides it.
+      if (this.domains.isLocal(domainOf(destination)) && !this.isAccount(destination) && !this.isAliasSource(destination) && !isRoleAddress(destination)) {
         throw new UserError(`${destination} is in a local domain but is neither a user nor an alias; add it first`);
       }
     }
@@ -79,6 +84,9 @@ export class AliasesTable {
         ? this.db.prepare('DELETE FROM aliases WHERE source = ?').run(source).changes
         : this.db.prepare('DELETE FROM aliases WHERE source = ? AND destination = ?').run(source, normalizeAddress(destinationInput)).changes;
     if (removed === 0) {
+      if (destinationInput === undefined && isRoleAddress(source)) {
+        throw new UserError(`${source} is built in: it reaches the box's owner (RFC 5321 §4.5.1) and cannot be removed; to send it elsewhere: mailnest alias add ${source} ADDRESS`);
+      }
       throw new UserError(destinationInput === undefined ? `there is no alias ${source}` : `the alias ${source} does not point at ${normalizeAddress(destinationInput)}`);
     }
     return removed;

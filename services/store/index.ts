@@ -2,19 +2,31 @@
 // folder around it. See README.md in this folder for the invariants.
 
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { UserError } from '../core/errors.ts';
 import { AccountsTable } from './accounts.ts';
 import { AliasesTable } from './aliases.ts';
 import { BodyFiles } from './body-files.ts';
+import { createPrivateFile, secureDataFolder } from './data-folder.ts';
 import { DomainsTable } from './domains.ts';
 import { MailEvents } from './mail-events.ts';
 import { MailStore } from './mail.ts';
 import { migrate } from './migrations.ts';
 import { OutboundTable } from './outbound.ts';
+import { BoxOwner } from './owner.ts';
 import { dataPaths, type DataPaths } from './paths.ts';
 import { RecipientResolver } from './recipients.ts';
 import { RelaySettings, TransportTable } from './routing.ts';
+import { SecretBox } from './secrets.ts';
 import { SettingsTable } from './settings.ts';
+
+/** A data folder without a database, opened by a command that does not create one. */
+export class NoDatabaseError extends UserError {
+  constructor(readonly root: string) {
+    super(`there is no Mailnest database in ${root} (no mailnest.db${existsSync(root) ? '' : '; the folder does not exist'}); give the data folder with --data DIR or MAILNEST_DATA`);
+    this.name = 'NoDatabaseError';
+  }
+}
 
 export interface StoreHealth {
   ok: boolean;
@@ -27,10 +39,14 @@ export class Store {
   readonly aliases: AliasesTable;
   readonly settings: SettingsTable;
   readonly recipients: RecipientResolver;
+  /** Who postmaster@ and abuse@ reach (owner.ts). */
+  readonly owner: BoxOwner;
   readonly mail: MailStore;
   readonly outbound: OutboundTable;
   readonly transports: TransportTable;
   readonly relay: RelaySettings;
+  /** Sealed secrets (the relay password), keyed by secrets.key in the data folder. */
+  readonly secrets: SecretBox;
   private closed = false;
 
   private constructor(
@@ -41,22 +57,35 @@ export class Store {
     this.domains = new DomainsTable(db);
     this.accounts = new AccountsTable(db, this.domains);
     this.aliases = new AliasesTable(db, this.domains);
-    this.recipients = new RecipientResolver(this.domains, this.accounts, this.aliases);
+    this.owner = new BoxOwner(db, this.accounts, this.settings);
+    this.recipients = new RecipientResolver(this.domains, this.accounts, this.aliases, this.owner);
     this.mail = new MailStore(db, this.accounts, new BodyFiles(paths), new MailEvents());
     this.outbound = new OutboundTable(db);
     this.transports = new TransportTable(db);
-    this.relay = new RelaySettings(db);
+    this.secrets = new SecretBox(paths.secretsKey);
+    this.relay = new RelaySettings(db, this.secrets);
   }
 
   /**
-   * Opens (creating if needed) the data folder and its database, and applies
-   * migrations. Leftovers of interrupted writes are swept only by the serve
-   * process (`mail.sweep()`), which owns tmp/; CLI commands never sweep.
+   * Opens the data folder and its database, and applies migrations. With
+   * `create` (the default) a missing folder and database are made; without
+   * it a missing database is a UserError and nothing is created, so that a
+   * command that only reads, given the wrong folder, says so instead of
+   * showing an empty new box. The folder and everything in it are made
+   * private first (data-folder.ts); `checkBodies` (the serve process's start)
+   * checks every message body file too. Leftovers of interrupted writes are
+   * swept only by the serve process (`mail.sweep()`), which owns tmp/; CLI
+   * commands never sweep.
    */
-  static open(dataDir: string): Store {
+  static open(dataDir: string, options: { create?: boolean; checkBodies?: boolean } = {}): Store {
     const paths = dataPaths(dataDir);
-    mkdirSync(paths.root, { recursive: true, mode: 0o700 });
-    const db = new Database(paths.database);
+    const create = options.create ?? true;
+    if (!create && !existsSync(paths.database)) throw new NoDatabaseError(paths.root);
+    secureDataFolder(paths, { create, bodies: options.checkBodies });
+    // Made 0600 before SQLite sees it, which then gives its -wal and -shm the same mode.
+    if (create) createPrivateFile(paths.database);
+    // fileMustExist: a database removed since the check above is not made anew.
+    const db = new Database(paths.database, { fileMustExist: true });
     try {
       // WAL with synchronous=FULL: a COMMIT has reached the disk when it returns,
       // which the delivery promise (a 250 means durable) depends on.
@@ -69,7 +98,14 @@ export class Store {
       db.close();
       throw error;
     }
-    return new Store(db, paths);
+    const store = new Store(db, paths);
+    try {
+      store.relay.sealClearText();
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+    return store;
   }
 
   /** A real write, so that a read-only or full disk shows up here. */

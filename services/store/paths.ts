@@ -5,6 +5,11 @@
 //   tmp/                         files being written; swept at start
 //   tls/                         TLS certificate and key
 //   dkim/                        DKIM keys, one pair per domain
+//   run/                         what the supervisor reports (firmware/)
+//   secrets.key                  the key of sealed secrets (secrets.ts), apart from the database
+//   serve.pid                    the serving process's lock (lock.ts)
+//
+// Everything in it is private: folders 0700, files 0600 (data-folder.ts).
 
 import { join, resolve } from 'node:path';
 
@@ -15,6 +20,8 @@ export interface DataPaths {
   tmp: string;
   tls: string;
   dkim: string;
+  run: string;
+  secretsKey: string;
 }
 
 export function dataPaths(dataDir: string): DataPaths {
@@ -26,6 +33,8 @@ export function dataPaths(dataDir: string): DataPaths {
     tmp: join(root, 'tmp'),
     tls: join(root, 'tls'),
     dkim: join(root, 'dkim'),
+    run: join(root, 'run'),
+    secretsKey: join(root, 'secrets.key'),
   };
 }
 

@@ -3,13 +3,19 @@
 // connections need because their port 25 is blocked). The queue reads both at
 // every attempt, so a change made with the CLI applies to the next attempt.
 //
-// The smarthost password is kept as it was given: the queue must present it
-// to the provider. The database file is readable by its owner only.
+// The smarthost password must be presented to the provider, so it cannot be
+// hashed: it is sealed (secrets.ts) with the key in secrets.key, apart from
+// the database. One stored in clear text by an older version is sealed at the
+// next open of the store (`sealClearText`).
 
 import type { Database } from 'better-sqlite3';
 import { isIP } from 'node:net';
 import { UserError } from '../core/errors.ts';
 import { normalizeDomain } from './address.ts';
+import { SecretBox, SecretUnreadableError } from './secrets.ts';
+
+/** The associated data of a sealed relay password (secrets.ts). */
+const relayPurpose = 'relay password';
 
 export interface Transport {
   domain: string;
@@ -28,6 +34,12 @@ export interface Relay {
   password: string | null;
   /** Check the relay's certificate against the system's CAs (off only for a relay with a self-signed certificate). */
   verify: boolean;
+  /**
+   * Set when a password is stored but cannot be read (its key file is
+   * missing or another one): what happened and what to do. `password` is then
+   * null, and nothing may be sent with a guess.
+   */
+  passwordProblem?: string;
 }
 
 const hostLabel = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
@@ -79,25 +91,73 @@ export class TransportTable {
   }
 }
 
-export class RelaySettings {
-  constructor(private readonly db: Database) {}
+interface RelayRow {
+  host: string;
+  port: number;
+  security: RelaySecurity;
+  username: string | null;
+  password: string | null;
+  verify: number;
+}
 
+export class RelaySettings {
+  constructor(
+    private readonly db: Database,
+    private readonly secrets: SecretBox,
+  ) {}
+
+  private row(): RelayRow | undefined {
+    return this.db.prepare('SELECT host, port, security, username, password, verify FROM relay WHERE id = 1').get() as RelayRow | undefined;
+  }
+
+  /** The relay with its password opened; never throws for an unreadable password (see `passwordProblem`). */
   get(): Relay | undefined {
-    const row = this.db.prepare('SELECT host, port, security, username, password, verify FROM relay WHERE id = 1').get() as
-      | { host: string; port: number; security: RelaySecurity; username: string | null; password: string | null; verify: number }
-      | undefined;
-    return row ? { ...row, verify: row.verify === 1 } : undefined;
+    const row = this.row();
+    if (!row) return undefined;
+    const relay: Relay = { host: row.host, port: row.port, security: row.security, username: row.username, password: null, verify: row.verify === 1 };
+    if (row.password === null) return relay;
+    try {
+      // A clear-text value can only be one sealClearText has not reached yet.
+      relay.password = SecretBox.isSealed(row.password) ? this.secrets.open(row.password, relayPurpose) : row.password;
+    } catch (error) {
+      if (!(error instanceof SecretUnreadableError)) throw error;
+      relay.passwordProblem = `the relay password cannot be read: ${error.message}; set it again: mailnest relay set ${row.host}:${row.port} --user ${row.username ?? 'NAME'} --password-stdin`;
+    }
+    return relay;
   }
 
   set(relay: Relay): void {
     if ((relay.username === null) !== (relay.password === null)) throw new UserError('a relay login needs both a user name and a password');
+    const sealed = relay.password === null ? null : this.secrets.seal(relay.password, relayPurpose);
     this.db
       .prepare(
         `INSERT INTO relay (id, host, port, security, username, password, verify) VALUES (1, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET host = excluded.host, port = excluded.port, security = excluded.security,
            username = excluded.username, password = excluded.password, verify = excluded.verify`,
       )
-      .run(relay.host, relay.port, relay.security, relay.username, relay.password, relay.verify ? 1 : 0);
+      .run(relay.host, relay.port, relay.security, relay.username, sealed, relay.verify ? 1 : 0);
+  }
+
+  /**
+   * Seals a password stored in clear text by a version before sealing
+   * existed. secure_delete overwrites the old cell, and the checkpoint moves
+   * the page into the database file, so the clear text does not linger in a
+   * free page or in the WAL (as far as no other connection holds an old
+   * snapshot). Returns whether there was one.
+   */
+  sealClearText(): boolean {
+    const row = this.row();
+    if (!row || row.password === null || SecretBox.isSealed(row.password)) return false;
+    const sealed = this.secrets.seal(row.password, relayPurpose);
+    const secureDelete = this.db.pragma('secure_delete', { simple: true }) as number;
+    this.db.pragma('secure_delete = ON');
+    try {
+      this.db.prepare('UPDATE relay SET password = ? WHERE id = 1 AND password = ?').run(sealed, row.password);
+    } finally {
+      this.db.pragma(`secure_delete = ${secureDelete}`);
+    }
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return true;
   }
 
   clear(): boolean {

@@ -2,14 +2,15 @@
 
 import test from 'ava';
 import { cliOk, runCli } from '../helpers/cli.ts';
+import { testPassword } from '../helpers/accounts.ts';
 import { tempDataDir } from '../helpers/data-dir.ts';
 
 test('domain, user and alias commands work end to end and list as JSON', async (t) => {
   const data = tempDataDir(t);
   t.regex(await cliOk(['domain', 'add', 'Example.TEST'], { data }), /added domain example\.test/);
   t.regex(await cliOk(['domain', 'add', 'bücher.example'], { data }), /xn--bcher-kva\.example \(bücher\.example\)/);
-  t.regex(await cliOk(['user', 'add', 'Alice@example.test', '--password-stdin', '--quota', '2G', '--name', 'Alice Liddell'], { data, stdin: 's3cret\n' }), /added user alice@example\.test \(quota 2G\)/);
-  await cliOk(['user', 'add', 'bob@example.test', '--password-stdin'], { data, stdin: 'hunter2' });
+  t.regex(await cliOk(['user', 'add', 'Alice@example.test', '--password-stdin', '--quota', '2G', '--name', 'Alice Liddell'], { data, stdin: 'alice in wonderland\n' }), /added user alice@example\.test \(quota 2G\)/);
+  await cliOk(['user', 'add', 'bob@example.test', '--password-stdin'], { data, stdin: 'bobs long passphrase' });
   await cliOk(['alias', 'add', 'family@example.test', 'alice@example.test', 'bob@example.test', 'gran@remote.test'], { data });
   await cliOk(['alias', 'add', '@example.test', 'alice@example.test'], { data });
 
@@ -25,9 +26,13 @@ test('domain, user and alias commands work end to end and list as JSON', async (
   ]);
   const aliases = JSON.parse(await cliOk(['alias', 'list', 'example.test', '--json'], { data }));
   t.deepEqual(aliases, [
-    { source: '@example.test', destinations: ['alice@example.test'] },
-    { source: 'family@example.test', destinations: ['alice@example.test', 'bob@example.test', 'gran@remote.test'] },
+    { source: '@example.test', destinations: ['alice@example.test'], builtIn: false },
+    // RFC 5321 §4.5.1 and RFC 2142 §4: there without configuration, to the first user.
+    { source: 'abuse@example.test', destinations: ['alice@example.test'], builtIn: true },
+    { source: 'family@example.test', destinations: ['alice@example.test', 'bob@example.test', 'gran@remote.test'], builtIn: false },
+    { source: 'postmaster@example.test', destinations: ['alice@example.test'], builtIn: true },
   ]);
+  t.regex(await cliOk(['alias', 'list', 'example.test'], { data }), /^postmaster@example\.test\s+alice@example\.test \(built in\)$/m);
   t.regex(await cliOk(['user', 'list'], { data }), /^ADDRESS\s+QUOTA\s+ENABLED\s+NAME\nalice@example\.test\s+2G\s+yes\s+Alice Liddell\nbob@example\.test\s+unlimited\s+yes\n$/);
 
   await cliOk(['user', 'quota', 'bob@example.test', '500M'], { data });
@@ -38,25 +43,54 @@ test('domain, user and alias commands work end to end and list as JSON', async (
 
   await cliOk(['alias', 'remove', 'family@example.test', 'gran@remote.test'], { data });
   await cliOk(['user', 'remove', 'bob@example.test'], { data });
-  t.deepEqual(JSON.parse(await cliOk(['alias', 'list', '--json'], { data }))[1].destinations, ['alice@example.test']);
+  const after = JSON.parse(await cliOk(['alias', 'list', '--json'], { data })) as { source: string; destinations: string[] }[];
+  t.deepEqual(after.find((a) => a.source === 'family@example.test')?.destinations, ['alice@example.test']);
 });
 
 test('passwd changes the password that the store checks', async (t) => {
   const data = tempDataDir(t);
   await cliOk(['domain', 'add', 'example.test'], { data });
-  await cliOk(['user', 'add', 'alice@example.test', '--password-stdin'], { data, stdin: 'first' });
-  t.regex(await cliOk(['user', 'passwd', 'alice@example.test', '--password-stdin'], { data, stdin: 'second\r\n' }), /changed the password/);
+  await cliOk(['user', 'add', 'alice@example.test', '--password-stdin'], { data, stdin: 'the first passphrase' });
+  t.regex(await cliOk(['user', 'passwd', 'alice@example.test', '--password-stdin'], { data, stdin: 'the second passphrase\r\n' }), /changed the password/);
   const { Store } = await import('../../services/store/index.ts');
   const store = Store.open(data);
   t.teardown(() => store.close());
-  t.falsy(await store.accounts.authenticate('alice@example.test', 'first'));
-  t.truthy(await store.accounts.authenticate('alice@example.test', 'second'));
+  t.falsy(await store.accounts.authenticate('alice@example.test', 'the first passphrase'));
+  t.truthy(await store.accounts.authenticate('alice@example.test', 'the second passphrase'));
+});
+
+test('user add and user passwd refuse short and common passwords with one line saying what to do, and change nothing', async (t) => {
+  const data = tempDataDir(t);
+  await cliOk(['domain', 'add', 'example.test'], { data });
+  const cases: [string[], string, RegExp][] = [
+    [['user', 'add', 'alice@example.test', '--password-stdin'], 'x\n', /^mailnest: the password is too short: 1 character, at least 10 are needed \(several unrelated words/],
+    [['user', 'add', 'alice@example.test', '--password-stdin'], 'hunter2\n', /too short: 7 characters/],
+    [['user', 'add', 'alice@example.test', '--password-stdin'], 'Password1234\n', /^mailnest: that password is on the list of the most common passwords, the first ones attackers try; choose another/],
+    [['user', 'add', 'alice@example.test', '--password-stdin'], 'QWERTYUIOP\n', /most common passwords/],
+    [['user', 'add', 'alice@example.test', '--password-stdin'], 'ALICE@example.test\n', /must not be the address/],
+  ];
+  for (const [args, stdin, message] of cases) {
+    const result = await runCli(args, { data, stdin });
+    t.is(result.code, 1, stdin);
+    t.regex(result.stderr, message, stdin);
+    t.regex(result.stderr, /^mailnest: [^\n]+\n$/, `one line: ${stdin}`);
+  }
+  t.deepEqual(JSON.parse(await cliOk(['user', 'list', '--json'], { data })), [], 'no user was made');
+
+  await cliOk(['user', 'add', 'alice@example.test', '--password-stdin'], { data, stdin: 'ten chars!\n' });
+  const passwd = await runCli(['user', 'passwd', 'alice@example.test', '--password-stdin'], { data, stdin: '1q2w3e4r5t\n' });
+  t.is(passwd.code, 1);
+  t.regex(passwd.stderr, /most common passwords/);
+  const { Store } = await import('../../services/store/index.ts');
+  const store = Store.open(data);
+  t.teardown(() => store.close());
+  t.truthy(await store.accounts.authenticate('alice@example.test', 'ten chars!'), 'the old password still works');
 });
 
 test('bad input exits non-zero with one line saying what is wrong, and changes nothing', async (t) => {
   const data = tempDataDir(t);
   await cliOk(['domain', 'add', 'example.test'], { data });
-  await cliOk(['user', 'add', 'alice@example.test', '--password-stdin'], { data, stdin: 'pw' });
+  await cliOk(['user', 'add', 'alice@example.test', '--password-stdin'], { data, stdin: testPassword });
   const snapshot = async () => [await cliOk(['domain', 'list', '--json'], { data }), await cliOk(['user', 'list', '--json'], { data }), await cliOk(['alias', 'list', '--json'], { data })];
   const before = await snapshot();
 

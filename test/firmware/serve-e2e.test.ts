@@ -57,7 +57,7 @@ test('the supervisor runs `mailnest serve`, restarts it when killed, and /health
 
   // Setting up a domain and a user turns the LED to healthy.
   await cliOk(['domain', 'add', 'example.test'], { data: h.data });
-  await cliOk(['user', 'add', 'alice@example.test', '--password-stdin'], { data: h.data, stdin: 'secret\n' });
+  await cliOk(['user', 'add', 'alice@example.test', '--password-stdin'], { data: h.data, stdin: 'sesame-tulip-42\n' });
   await h.waitFor('state', (e) => e.led === 'healthy', { from });
 
   // The factory reset forgets stored settings and keeps accounts.

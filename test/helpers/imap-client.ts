@@ -2,8 +2,9 @@
 
 import { ImapFlow } from 'imapflow';
 import type { ExecutionContext } from 'ava';
+import { testPassword } from './accounts.ts';
 
-export async function imapClient(t: ExecutionContext, port: number, user = 'alice@example.test', pass = 'secret', options: { secure?: boolean } = {}): Promise<ImapFlow> {
+export async function imapClient(t: ExecutionContext, port: number, user = 'alice@example.test', pass = testPassword, options: { secure?: boolean } = {}): Promise<ImapFlow> {
   const client = new ImapFlow({
     host: '127.0.0.1',
     port,

@@ -5,7 +5,10 @@ import type { ExecutionContext } from 'ava';
 import { memoryLogger } from '../../services/core/log.ts';
 import { standardPorts, type PortName } from '../../services/core/ports.ts';
 import { ServicesProcess, type ServicesOptions } from '../../services/services-process.ts';
+import { testPassword } from './accounts.ts';
 import { tempDataDir } from './data-dir.ts';
+
+export { testPassword };
 
 export interface TestServices {
   services: ServicesProcess;
@@ -38,9 +41,9 @@ export async function startServices(t: ExecutionContext, options: { data?: strin
   return { services, data, ports, logs: lines };
 }
 
-/** A domain with users alice, bob (password "secret") made through the store. */
+/** A domain with users alice, bob (password `testPassword`) made through the store. */
 export async function addFamily(services: ServicesProcess, domain = 'example.test'): Promise<void> {
   const store = services.store;
   store.domains.add(domain);
-  for (const user of ['alice', 'bob']) await store.accounts.add({ address: `${user}@${domain}`, password: 'secret' });
+  for (const user of ['alice', 'bob']) await store.accounts.add({ address: `${user}@${domain}`, password: testPassword });
 }

@@ -19,18 +19,18 @@ test('curl lists mailboxes and fetches a message by UID, over IMAP and IMAPS', a
   await addFamily(env.services);
   t.true((await sendRaw(env.ports.smtp!, 'friend@remote.test', ['alice@example.test'], message('Fetched by curl', 'Hello from the other side.'))).ok);
 
-  const list = await curl(['--user', 'alice@example.test:secret', `imap://127.0.0.1:${env.ports.imap}/`]);
+  const list = await curl(['--user', 'alice@example.test:sesame-tulip-42', `imap://127.0.0.1:${env.ports.imap}/`]);
   t.is(list.code, 0, list.stderr);
   for (const name of ['INBOX', 'Drafts', 'Sent', 'Junk', 'Trash', 'Archive']) t.regex(list.stdout, new RegExp(`\\* LIST \\([^)]*\\) "/" "?${name}"?\\r?\\n`), name);
   t.regex(list.stdout, /\* LIST \([^)]*\\Sent[^)]*\) "\/" "?Sent"?/);
 
-  const fetched = await curl(['--user', 'alice@example.test:secret', `imap://127.0.0.1:${env.ports.imap}/INBOX;UID=1`]);
+  const fetched = await curl(['--user', 'alice@example.test:sesame-tulip-42', `imap://127.0.0.1:${env.ports.imap}/INBOX;UID=1`]);
   t.is(fetched.code, 0, fetched.stderr);
   t.regex(fetched.stdout, /^Return-Path: <friend@remote\.test>/);
   t.regex(fetched.stdout, /Subject: Fetched by curl/);
   t.regex(fetched.stdout, /Hello from the other side\./);
 
-  const secure = await curl(['--insecure', '--user', 'alice@example.test:secret', `imaps://127.0.0.1:${env.ports.imaps}/INBOX;UID=1;SECTION=HEADER.FIELDS%20(SUBJECT)`]);
+  const secure = await curl(['--insecure', '--user', 'alice@example.test:sesame-tulip-42', `imaps://127.0.0.1:${env.ports.imaps}/INBOX;UID=1;SECTION=HEADER.FIELDS%20(SUBJECT)`]);
   t.is(secure.code, 0, secure.stderr);
   t.is(secure.stdout.trim(), 'Subject: Fetched by curl');
 

@@ -39,7 +39,7 @@ test('every golden message FETCHed over IMAP matches Dovecot, except the documen
 
   const imap = await RawImap.open(env.ports.imap!);
   t.teardown(() => imap.close());
-  t.regex((await imap.command('LOGIN alice@example.test secret')).status, /^OK/);
+  t.regex((await imap.command('LOGIN alice@example.test sesame-tulip-42')).status, /^OK/);
   t.regex((await imap.command('SELECT INBOX')).status, /^OK/);
   const eightBit = new Set(rawEightBitEnvelopes.paths);
   const problems: string[] = [];

@@ -33,7 +33,7 @@ test('SEARCH BODY and TEXT match decoded text; flags, size and headers combine w
   for (const raw of messages) await appendRaw(env.services.store, 'alice@example.test', 'INBOX', raw);
   const imap = await RawImap.open(env.ports.imap!);
   t.teardown(() => imap.close());
-  await imap.command('LOGIN alice@example.test secret');
+  await imap.command('LOGIN alice@example.test sesame-tulip-42');
   await imap.command('SELECT INBOX');
   const search = async (query: string) => {
     const result = await imap.command(`UID SEARCH ${query}`);

@@ -36,7 +36,7 @@ async function fetchmail(t: Parameters<typeof tempDataDir>[0], env: TestServices
     [
       `set no syslog`,
       `poll 127.0.0.1 service ${options.implicitTls ? env.ports.pop3s : env.ports.pop3} protocol pop3 uidl`,
-      `  user "alice@example.test" there with password "secret" is "tester" here`,
+      `  user "alice@example.test" there with password "sesame-tulip-42" is "tester" here`,
       `  ${options.keep ? 'keep' : 'nokeep'} ${tls} sslcertck sslcertfile "${join(env.data, 'tls', 'cert.pem')}" sslcommonname "mx.example.test"`,
       `  mda "/bin/sh -c 'cat > ${inbox}/msg.$$'"`,
       '',
@@ -96,14 +96,14 @@ test('curl pop3:// lists and retrieves, and pop3s:// too', async (t) => {
   const env = await startServices(t);
   await addFamily(env.services);
   await deliver(env, ['by curl']);
-  const list = await run('curl', ['--silent', '--show-error', '--max-time', '20', '--user', 'alice@example.test:secret', `pop3://127.0.0.1:${env.ports.pop3}/`]);
+  const list = await run('curl', ['--silent', '--show-error', '--max-time', '20', '--user', 'alice@example.test:sesame-tulip-42', `pop3://127.0.0.1:${env.ports.pop3}/`]);
   t.is(list.code, 0, list.output);
   t.regex(list.stdout, /^1 \d+\r?\n$/);
-  const retr = await run('curl', ['--silent', '--show-error', '--max-time', '20', '--user', 'alice@example.test:secret', `pop3://127.0.0.1:${env.ports.pop3}/1`]);
+  const retr = await run('curl', ['--silent', '--show-error', '--max-time', '20', '--user', 'alice@example.test:sesame-tulip-42', `pop3://127.0.0.1:${env.ports.pop3}/1`]);
   t.is(retr.code, 0, retr.output);
   t.regex(retr.stdout, /Subject: by curl/);
   t.regex(retr.stdout, /Text of by curl\./);
-  const secure = await run('curl', ['--silent', '--show-error', '--max-time', '20', '--insecure', '--user', 'alice@example.test:secret', `pop3s://127.0.0.1:${env.ports.pop3s}/1`]);
+  const secure = await run('curl', ['--silent', '--show-error', '--max-time', '20', '--insecure', '--user', 'alice@example.test:sesame-tulip-42', `pop3s://127.0.0.1:${env.ports.pop3s}/1`]);
   t.is(secure.code, 0, secure.output);
   t.regex(secure.stdout, /Subject: by curl/);
 });

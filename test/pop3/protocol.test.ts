@@ -21,7 +21,7 @@ async function login(env: TestServices, user = 'alice@example.test'): Promise<Po
   const pop = await Pop3Connection.open(env.ports.pop3!);
   await pop.reply();
   await pop.command(`USER ${user}`);
-  const pass = await pop.command('PASS secret');
+  const pass = await pop.command('PASS sesame-tulip-42');
   if (!pass.startsWith('+OK')) throw new Error(pass);
   return pop;
 }
@@ -35,7 +35,7 @@ test('greeting, CAPA, USER/PASS, STAT, LIST, UIDL, RETR with dot-stuffing, TOP, 
   for (const cap of ['TOP', 'UIDL', 'RESP-CODES', 'PIPELINING', 'USER', 'SASL PLAIN', 'STLS', 'AUTH-RESP-CODE']) t.regex(capa, new RegExp(`\\r\\n${cap}\\r\\n`), cap);
   t.regex(await pop.command('STAT'), /^-ERR STAT is not allowed now/);
   t.regex(await pop.command('USER alice@example.test'), /^\+OK/);
-  t.regex(await pop.command('PASS secret'), /^\+OK alice@example\.test has 3 messages \(\d+ octets\)$/);
+  t.regex(await pop.command('PASS sesame-tulip-42'), /^\+OK alice@example\.test has 3 messages \(\d+ octets\)$/);
 
   const stat = /^\+OK (\d+) (\d+)$/.exec(await pop.command('STAT'))!;
   t.is(Number(stat[1]), 3);
@@ -109,11 +109,11 @@ test('a second POP3 session on the same account gets [IN-USE]; after QUIT the lo
   t.teardown(() => second.destroy());
   await second.reply();
   await second.command('USER alice@example.test');
-  t.regex(await second.command('PASS secret'), /^-ERR \[IN-USE\] /);
+  t.regex(await second.command('PASS sesame-tulip-42'), /^-ERR \[IN-USE\] /);
   await first.command('QUIT');
   await new Promise((r) => setTimeout(r, 100));
   t.regex(await second.command('USER alice@example.test'), /^\+OK/);
-  t.regex(await second.command('PASS secret'), /^\+OK/);
+  t.regex(await second.command('PASS sesame-tulip-42'), /^\+OK/);
   const bob = await login(env, 'bob@example.test');
   t.regex(await bob.command('STAT'), /^\+OK 0 0$/, 'other accounts are not locked');
 });
@@ -130,12 +130,12 @@ test('AUTH PLAIN with and without an initial response; failures are delayed and 
   t.true(Date.now() - started >= 1500, 'the failure was delayed');
   t.is(env.services.authEvents.failures, 1);
   t.regex(await pop.command('AUTH PLAIN'), /^\+ $/);
-  t.regex(await pop.command(plain('', 'alice@example.test', 'secret')), /^\+OK alice@example\.test has 1 message/);
+  t.regex(await pop.command(plain('', 'alice@example.test', 'sesame-tulip-42')), /^\+OK alice@example\.test has 1 message/);
 
   const other = await Pop3Connection.open(env.ports.pop3!);
   t.teardown(() => other.destroy());
   await other.reply();
-  t.regex(await other.command(`AUTH PLAIN ${plain('bob@example.test', 'alice@example.test', 'secret')}`), /^-ERR \[AUTH\]/, 'no logging in as someone else');
+  t.regex(await other.command(`AUTH PLAIN ${plain('bob@example.test', 'alice@example.test', 'sesame-tulip-42')}`), /^-ERR \[AUTH\]/, 'no logging in as someone else');
 });
 
 test('STLS upgrades the plain port; implicit TLS on 995 works; bad commands and huge lines get -ERR and the session goes on', async (t) => {
@@ -150,7 +150,7 @@ test('STLS upgrades the plain port; implicit TLS on 995 works; bad commands and 
   t.regex(await pop.command('FROB'), /^-ERR unknown command/);
   t.regex(await pop.command('X'.repeat(5000)), /^-ERR line too long/);
   t.regex(await pop.command('USER alice@example.test'), /^\+OK/);
-  t.regex(await pop.command('PASS secret'), /^\+OK/);
+  t.regex(await pop.command('PASS sesame-tulip-42'), /^\+OK/);
   t.regex(await pop.command('RETR abc'), /^-ERR give a message number/);
   t.regex(await pop.command('TOP 1'), /^-ERR usage: TOP/);
   t.regex(await pop.command('LIST 1'), /^\+OK 1 \d+$/);
@@ -166,7 +166,7 @@ test('pipelined commands are answered in order', async (t) => {
   const pop = await Pop3Connection.open(env.ports.pop3!);
   t.teardown(() => pop.destroy());
   await pop.reply();
-  pop.write('USER alice@example.test\r\nPASS secret\r\nSTAT\r\nUIDL 2\r\nNOOP\r\n');
+  pop.write('USER alice@example.test\r\nPASS sesame-tulip-42\r\nSTAT\r\nUIDL 2\r\nNOOP\r\n');
   t.regex(await pop.reply(), /^\+OK now PASS/);
   t.regex(await pop.reply(), /^\+OK alice/);
   t.regex(await pop.reply(), /^\+OK 2 \d+$/);

@@ -35,7 +35,7 @@ export async function submit(env: TestServices, to: string[], raw: string, optio
     secure: false,
     requireTLS: true,
     tls: { rejectUnauthorized: false },
-    auth: { user: options.user ?? 'alice@example.test', pass: 'secret' },
+    auth: { user: options.user ?? 'alice@example.test', pass: 'sesame-tulip-42' },
   });
   try {
     return await client.sendMail({ envelope: { from: options.from ?? 'alice@example.test', to }, raw });

@@ -5,6 +5,7 @@
 import test from 'ava';
 import { connect, type Socket } from 'node:net';
 import { untilNothingLeft } from '../helpers/open-files.ts';
+import { testPassword } from '../helpers/accounts.ts';
 import { addFamily, startServices } from '../helpers/services.ts';
 import { message, sendRaw } from '../helpers/smtp-client.ts';
 
@@ -69,7 +70,7 @@ test('an IMAP APPEND cut off mid-literal leaves no open file, no spool file and 
     const { socket, expect } = dial(env.ports.imap!);
     await expect(/^\* OK .*\r\n/m);
     // Loopback counts as secure, so LOGIN is allowed without TLS.
-    socket.write('a LOGIN alice@example.test secret\r\n');
+    socket.write(`a LOGIN alice@example.test ${testPassword}\r\n`);
     await expect(/^a OK .*\r\n/m);
     socket.write('b APPEND INBOX {2000000}\r\n');
     await expect(/^\+ .*\r\n/m);

@@ -20,7 +20,7 @@ function rawMessage(n: number): Buffer {
 test('SIGKILL during deliveries loses no acknowledged message and leaves nothing partial', async (t) => {
   const data = tempDataDir(t);
   await cliOk(['domain', 'add', 'example.test'], { data });
-  await cliOk(['user', 'add', 'alice@example.test', '--password-stdin'], { data, stdin: 'pw' });
+  await cliOk(['user', 'add', 'alice@example.test', '--password-stdin'], { data, stdin: 'sesame-tulip-42' });
 
   const serve = startServe(data, ['--port', 'smtp=0', '--port', 'http=0']);
   t.teardown(() => serve.stop('SIGKILL'));

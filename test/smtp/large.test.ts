@@ -29,7 +29,7 @@ function bigMessage(n: number): Readable {
 test('three 48 MB messages received at once keep the server heap bounded', async (t) => {
   const data = tempDataDir(t);
   await cliOk(['domain', 'add', 'example.test'], { data });
-  await cliOk(['user', 'add', 'alice@example.test', '--password-stdin'], { data, stdin: 'pw' });
+  await cliOk(['user', 'add', 'alice@example.test', '--password-stdin'], { data, stdin: 'sesame-tulip-42' });
   const serve = startServe(data, ['--port', 'smtp=0', '--port', 'http=0']);
   t.teardown(() => serve.stop('SIGKILL'));
   const [, smtpPort] = await serve.waitFor(/info smtp listening addr=127\.0\.0\.1:(\d+)/);

@@ -7,10 +7,11 @@ import test from 'ava';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { normalizeLineEnds } from '../../services/mime/line-ends.ts';
 import { startPeer } from '../helpers/smtp-peer.ts';
+import { testPassword } from '../helpers/accounts.ts';
 import { smtpDialogue } from '../helpers/smtp-client.ts';
 import { dkimResolver, inboxOf, startQueueServices, until } from '../queue/helpers.ts';
 
-const login = `AUTH PLAIN ${Buffer.from('\0alice@example.test\0secret').toString('base64')}`;
+const login = `AUTH PLAIN ${Buffer.from(`\0alice@example.test\0${testPassword}`).toString('base64')}`;
 
 /** Submits over a raw socket (from loopback, where AUTH is allowed without TLS), so the octets arrive exactly as written. */
 function submitRaw(port: number, to: string, raw: string) {

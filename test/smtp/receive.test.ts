@@ -111,7 +111,7 @@ test('UTF-8 addresses and headers (SMTPUTF8) and 8-bit bodies arrive unchanged',
   const env = await startServices(t);
   const store = env.services.store;
   store.domains.add('bücher.example');
-  await store.accounts.add({ address: 'jürgen@bücher.example', password: 'pw' });
+  await store.accounts.add({ address: 'jürgen@bücher.example', password: 'sesame-tulip-42' });
   const raw = Buffer.from('From: Zoë <zoë@remote.test>\r\nTo: Jürgen <jürgen@bücher.example>\r\nSubject: Grüße aus Köln — 日本語\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nÄÖÜ äöü ß €\r\n\xff binary-ish line\r\n', 'utf8');
   const replies = await smtpDialogue(env.ports.smtp!, ['EHLO client', 'MAIL FROM:<zoë@remote.test> SMTPUTF8 BODY=8BITMIME', 'RCPT TO:<Jürgen@BÜCHER.example>', 'DATA', raw.toString('utf8') + '.', 'QUIT']);
   t.regex(replies[1]!, /SMTPUTF8/);

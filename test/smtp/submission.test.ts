@@ -10,6 +10,7 @@ import { createBodyAnalyzer } from '../../services/delivery/analyzer.ts';
 import { LocalDelivery } from '../../services/delivery/local.ts';
 import { SmtpService } from '../../services/smtp/index.ts';
 import { ensureCertificate } from '../../services/tls/certificate.ts';
+import { testPassword } from '../helpers/accounts.ts';
 import { addFamily, startServices, type TestServices } from '../helpers/services.ts';
 import { message, smtpDialogue } from '../helpers/smtp-client.ts';
 
@@ -20,7 +21,7 @@ function transport(env: TestServices, options: { implicit?: boolean; user?: stri
     secure: options.implicit ?? false,
     requireTLS: !options.implicit,
     tls: { rejectUnauthorized: false },
-    auth: { user: options.user ?? 'alice@example.test', pass: options.pass ?? 'secret' },
+    auth: { user: options.user ?? 'alice@example.test', pass: options.pass ?? 'sesame-tulip-42' },
   });
 }
 
@@ -92,7 +93,7 @@ test('off loopback, AUTH is neither offered nor accepted before STARTTLS, and is
   const env = await startServices(t);
   await addFamily(env.services);
   const port = await offLoopbackSubmission(t, env);
-  const plain = Buffer.from('\0alice@example.test\0secret').toString('base64');
+  const plain = Buffer.from(`\0alice@example.test\0${testPassword}`).toString('base64');
   const replies = await smtpDialogue(port, ['EHLO c', `AUTH PLAIN ${plain}`, 'MAIL FROM:<alice@example.test>', 'QUIT']);
   t.regex(replies[1]!, /STARTTLS/);
   t.notRegex(replies[1]!, /AUTH/, 'no AUTH in the EHLO reply before TLS');
@@ -100,7 +101,7 @@ test('off loopback, AUTH is neither offered nor accepted before STARTTLS, and is
   t.regex(replies[3]!, /^530 5\.7\.0 Authentication required: use STARTTLS, then AUTH/);
 
   // After STARTTLS, a real client sees AUTH and logs in (nodemailer would refuse to send a password otherwise).
-  const client = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, requireTLS: true, tls: { rejectUnauthorized: false }, auth: { user: 'alice@example.test', pass: 'secret' } });
+  const client = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, requireTLS: true, tls: { rejectUnauthorized: false }, auth: { user: 'alice@example.test', pass: testPassword } });
   t.teardown(() => client.close());
   t.true(await client.verify());
   const info = await client.sendMail({ envelope: { from: 'alice@example.test', to: ['bob@example.test'] }, raw: fromAlice('after STARTTLS') });
@@ -111,7 +112,7 @@ test('off loopback, AUTH is neither offered nor accepted before STARTTLS, and is
 test('from loopback (the board itself), AUTH is offered without TLS, as IMAP and POP3 allow; no mail before AUTH; a wrong password gets 535 5.7.8 after a delay', async (t) => {
   const env = await startServices(t);
   await addFamily(env.services);
-  const plain = Buffer.from('\0alice@example.test\0secret').toString('base64');
+  const plain = Buffer.from(`\0alice@example.test\0${testPassword}`).toString('base64');
   const anonymous = await smtpDialogue(env.ports.submission!, ['EHLO c', 'MAIL FROM:<alice@example.test>', 'QUIT']);
   t.regex(anonymous[1]!, /AUTH PLAIN LOGIN/);
   t.regex(anonymous[2]!, /^530 5\.7\.0 /);
@@ -156,7 +157,7 @@ test('swaks submits with AUTH over STARTTLS', async (t) => {
   const output = await new Promise<string>((resolve) =>
     execFile(
       'swaks',
-      ['--server', '127.0.0.1', '--port', String(env.ports.submission), '--tls', '--auth', 'PLAIN', '--auth-user', 'alice@example.test', '--auth-password', 'secret', '--from', 'alice@example.test', '--to', 'bob@example.test', '--header', 'From: alice@example.test', '--header', 'Subject: via swaks submission'],
+      ['--server', '127.0.0.1', '--port', String(env.ports.submission), '--tls', '--auth', 'PLAIN', '--auth-user', 'alice@example.test', '--auth-password', 'sesame-tulip-42', '--from', 'alice@example.test', '--to', 'bob@example.test', '--header', 'From: alice@example.test', '--header', 'Subject: via swaks submission'],
       { timeout: 30_000 },
       (_error, stdout, stderr) => resolve(stdout + stderr),
     ),

@@ -2,13 +2,14 @@ import test from 'ava';
 import { existsSync } from 'node:fs';
 import { Store } from '../../services/store/index.ts';
 import { tempDataDir } from '../helpers/data-dir.ts';
+import { testPassword } from '../helpers/accounts.ts';
 import { appendRaw, sample } from '../helpers/mail.ts';
 
 async function setup(t: Parameters<typeof tempDataDir>[0]) {
   const store = Store.open(tempDataDir(t));
   t.teardown(() => store.close());
   store.domains.add('example.test');
-  const alice = await store.accounts.add({ address: 'alice@example.test', password: 'pw' });
+  const alice = await store.accounts.add({ address: 'alice@example.test', password: testPassword });
   return { store, alice };
 }
 

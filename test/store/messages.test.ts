@@ -1,13 +1,14 @@
 import test from 'ava';
 import { Store, type MailChange } from '../../services/store/index.ts';
 import { tempDataDir } from '../helpers/data-dir.ts';
+import { testPassword } from '../helpers/accounts.ts';
 import { appendRaw, sample } from '../helpers/mail.ts';
 
 async function setup(t: Parameters<typeof tempDataDir>[0], count = 5) {
   const store = Store.open(tempDataDir(t));
   t.teardown(() => store.close());
   store.domains.add('example.test');
-  const alice = await store.accounts.add({ address: 'alice@example.test', password: 'pw' });
+  const alice = await store.accounts.add({ address: 'alice@example.test', password: testPassword });
   for (let i = 1; i <= count; i++) await appendRaw(store, 'alice@example.test', 'INBOX', sample(i));
   const events: MailChange[] = [];
   store.mail.events.onAny((e) => events.push(e));

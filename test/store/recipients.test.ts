@@ -1,15 +1,16 @@
 import test from 'ava';
 import { Store } from '../../services/store/index.ts';
 import { tempDataDir } from '../helpers/data-dir.ts';
+import { testPassword } from '../helpers/accounts.ts';
 
 async function setup(t: Parameters<typeof tempDataDir>[0]): Promise<Store> {
   const store = Store.open(tempDataDir(t));
   t.teardown(() => store.close());
   store.domains.add('example.test');
   store.domains.add('other.test');
-  await store.accounts.add({ address: 'alice@example.test', password: 'pw' });
-  await store.accounts.add({ address: 'bob@example.test', password: 'pw' });
-  await store.accounts.add({ address: 'carol@other.test', password: 'pw' });
+  await store.accounts.add({ address: 'alice@example.test', password: testPassword });
+  await store.accounts.add({ address: 'bob@example.test', password: testPassword });
+  await store.accounts.add({ address: 'carol@other.test', password: testPassword });
   return store;
 }
 
@@ -84,4 +85,65 @@ test('alias rules: local destinations must exist, no self-loop, source not a use
   t.throws(() => store.aliases.remove('x@example.test', 'alice@example.test'), { message: /does not point at/ });
   t.is(store.aliases.remove('x@example.test'), 1);
   t.throws(() => store.aliases.remove('x@example.test'), { message: /no alias/ });
+});
+
+test('postmaster (with no domain, any case), postmaster@ and abuse@ of every local domain reach the first user without configuration', async (t) => {
+  const store = await setup(t);
+  const owner = { kind: 'local', accounts: ['alice@example.test'], external: [] };
+  for (const address of ['postmaster', 'PostMaster', ' POSTMASTER ', 'postmaster@example.test', 'Postmaster@Other.Test', 'abuse@example.test', 'abuse@other.test', 'postmaster+dmarc@example.test']) {
+    t.deepEqual(addresses(store, address), owner, address);
+  }
+  t.deepEqual(addresses(store, 'postmaster@remote.test'), { kind: 'remote' });
+  t.deepEqual(addresses(store, 'hostmaster@example.test'), { kind: 'unknown' }, 'only the role addresses the RFCs require');
+  // A catch-all does not take them: reports must reach a person of the box.
+  store.aliases.add('@example.test', ['grandma@remote.test']);
+  t.deepEqual(addresses(store, 'postmaster@example.test'), owner);
+  t.deepEqual(store.recipients.builtInAliases().map((a) => [a.source, a.destinations]), [
+    ['postmaster@example.test', ['alice@example.test']],
+    ['abuse@example.test', ['alice@example.test']],
+    ['postmaster@other.test', ['alice@example.test']],
+    ['abuse@other.test', ['alice@example.test']],
+  ]);
+});
+
+test('an alias or a user of the same name overrides a role address; the owner follows the setting and the enabled users', async (t) => {
+  const store = await setup(t);
+  store.aliases.add('postmaster@example.test', ['bob@example.test', 'admin@remote.test']);
+  await store.accounts.add({ address: 'abuse@other.test', password: testPassword });
+  t.deepEqual(addresses(store, 'postmaster@example.test'), { kind: 'local', accounts: ['bob@example.test'], external: ['admin@remote.test'] });
+  t.deepEqual(addresses(store, 'abuse@other.test'), { kind: 'local', accounts: ['abuse@other.test'], external: [] });
+  t.deepEqual(addresses(store, 'postmaster'), { kind: 'local', accounts: ['alice@example.test'], external: [] }, 'the bare form is always the owner');
+  t.deepEqual(store.recipients.builtInAliases('example.test').map((a) => a.source), ['abuse@example.test']);
+
+  store.settings.set('postmaster', 'carol@other.test');
+  t.deepEqual(addresses(store, 'abuse@example.test'), { kind: 'local', accounts: ['carol@other.test'], external: [] });
+  store.accounts.setEnabled('carol@other.test', false);
+  store.accounts.setEnabled('alice@example.test', false);
+  t.is(store.owner.find()?.address, 'bob@example.test', 'a disabled named user falls back to the first enabled user');
+  store.owner.pin('alice@example.test');
+  store.accounts.setEnabled('alice@example.test', true);
+  store.settings.set('postmaster', 'carol@other.test');
+  t.is(store.owner.find()?.address, 'alice@example.test', 'the serve process pins the value in effect at its start');
+});
+
+test('role addresses can be alias destinations, cannot be removed while built in, and let the owner send as them', async (t) => {
+  const store = await setup(t);
+  store.aliases.add('admins@example.test', ['postmaster@example.test']);
+  t.deepEqual(addresses(store, 'admins@example.test'), { kind: 'local', accounts: ['alice@example.test'], external: [] });
+  t.throws(() => store.aliases.remove('postmaster@example.test'), { message: /postmaster@example\.test is built in.*mailnest alias add postmaster@example\.test ADDRESS/ });
+  const alice = store.accounts.get('alice@example.test');
+  const bob = store.accounts.get('bob@example.test');
+  t.true(store.recipients.maySendAs(alice, 'postmaster@example.test'));
+  t.true(store.recipients.maySendAs(alice, 'abuse@other.test'));
+  t.false(store.recipients.maySendAs(bob, 'postmaster@example.test'));
+  t.false(store.recipients.maySendAs(alice, 'postmaster@remote.test'));
+});
+
+test('without an enabled user, postmaster is unknown', async (t) => {
+  const store = Store.open(tempDataDir(t));
+  t.teardown(() => store.close());
+  store.domains.add('example.test');
+  t.deepEqual(addresses(store, 'postmaster'), { kind: 'unknown' });
+  t.deepEqual(addresses(store, 'postmaster@example.test'), { kind: 'unknown' });
+  t.deepEqual(store.recipients.builtInAliases(), []);
 });
