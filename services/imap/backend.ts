@@ -37,7 +37,7 @@ import {
 import { uidSetFromSorted } from 'node-imap-server-lite';
 import type { Logger } from '../core/log.ts';
 import { bodyStructureToImap, envelopeToImap, partialRange, replaceNul, resolveSection, type MessageStructure } from '../mime/index.ts';
-import { flagNames } from '../store/flags.ts';
+import { deletedBit, flagNames } from '../store/flags.ts';
 import type { Account, Mailbox, MessageRecord, Store } from '../store/index.ts';
 import { MailError } from '../store/index.ts';
 import { MailboxNameError } from '../store/mailbox-names.ts';
@@ -160,7 +160,15 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
   }
 
   async status(ctx: SessionContext<ImapUser>, name: string): Promise<MailboxStatus> {
-    return guard(() => this.mail.mailboxes.status(this.mail.mailboxes.selectable(ctx.user.account.id, name)));
+    const mailbox = guard(() => this.mail.mailboxes.selectable(ctx.user.account.id, name));
+    return { ...this.mail.mailboxes.status(mailbox), deletedStorage: () => this.deletedOctets(mailbox.id) };
+  }
+
+  /** STATUS DELETED-STORAGE (RFC 9208 §4.1.4): the octets EXPUNGE would free, the RFC822.SIZE of each \Deleted message. */
+  private deletedOctets(mailboxId: number): number {
+    let octets = 0;
+    for (const record of this.mail.messages.records(mailboxId, [[1, 0xffffffff]])) if (record.flags & deletedBit) octets += record.size;
+    return octets;
   }
 
   async openMailbox(ctx: SessionContext<ImapUser>, name: string, options: { readOnly: boolean }): Promise<OpenedMailbox<MailboxHandle>> {
@@ -313,6 +321,13 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
   }
 
   // ---- quota (RFC 9208): one root per account, "" ----
+
+  /**
+   * RFC 9208 §5: only STORAGE. The store limits octets per account but not the
+   * number of messages, so MESSAGE (QUOTA=RES-MESSAGE) would promise a limit
+   * that does not exist.
+   */
+  readonly quotaResources = ['STORAGE'] as const;
 
   private quotaRoot(account: Account): QuotaRoot | undefined {
     const { usedBytes, quotaBytes } = this.mail.usage(account.id);

@@ -4,7 +4,9 @@
 //
 // The list depends on the connection: STARTTLS only on a plain connection
 // that can upgrade, LOGINDISABLED and no AUTH= before the connection is secure,
-// QUOTA only when the backend answers quota questions.
+// QUOTA only when the backend answers quota questions, with the resources it
+// declares (RFC 9208 §5: advertising QUOTA=RES-MESSAGE promises a message
+// count and limit).
 
 import type { ResolvedOptions } from '../options.ts';
 
@@ -45,13 +47,21 @@ export function capabilityList(options: ResolvedOptions, context: CapabilityCont
   const list: string[] = [...baseCapabilities];
   if (options.utf8Accept) list.push('UTF8=ACCEPT'); // RFC 6855
   list.push(`APPENDLIMIT=${options.appendLimit}`); // RFC 7889
-  if (options.backend.getQuotaRoots && options.backend.getQuota) list.push('QUOTA', 'QUOTA=RES-STORAGE', 'QUOTA=RES-MESSAGE'); // RFC 9208
+  const quota = quotaResources(options);
+  if (quota.length > 0) list.push('QUOTA', ...quota.map((name) => `QUOTA=RES-${name}`)); // RFC 9208 §3.1, §5
   if (!context.authenticated) {
     if (options.tls && !context.tlsActive) list.push('STARTTLS'); // RFC 3501 §6.2.1
     if (context.secure) list.push('AUTH=PLAIN'); // RFC 4616
     else list.push('LOGINDISABLED'); // RFC 3501 §6.2.3
   }
   return list;
+}
+
+/** The quota resources advertised: those the backend declares, when it also answers GETQUOTA and GETQUOTAROOT. */
+export function quotaResources(options: ResolvedOptions): readonly string[] {
+  const backend = options.backend;
+  if (!backend.getQuotaRoots || !backend.getQuota || !backend.quotaResources) return [];
+  return [...new Set(backend.quotaResources)];
 }
 
 /** Extensions ENABLE can turn on (RFC 5161 §3.1). */
