@@ -13,7 +13,8 @@
 //   otherwise only when its octets are in the socket and the socket's buffer is
 //   below its high-water mark. Callers await it, so a slow reader slows the
 //   command that writes to it instead of growing a buffer here: at most
-//   `queueLimit` octets of text wait here, plus the response being written.
+//   `queueLimit` octets of text wait here (small before login, see
+//   `setQueueLimit`), plus the response being written.
 
 import type { Duplex } from 'node:stream';
 import type { OutPart } from './encode.ts';
@@ -28,8 +29,8 @@ export class ConnectionClosedError extends Error {
 /** Text responses waiting in the queue are joined up to this many octets per write. */
 const batchLimit = 64 * 1024;
 
-/** Queued text up to which `send()` resolves without waiting for the write. */
-const queueLimit = 256 * 1024;
+/** Queued text up to which `send()` resolves without waiting for the write (the default; see setQueueLimit). */
+export const defaultQueueLimit = 256 * 1024;
 
 interface Pending {
   parts: OutPart[];
@@ -52,6 +53,7 @@ export class ResponseWriter {
   private blocked = false;
   private corked = false;
   private idleWaiters: (() => void)[] = [];
+  private queueLimit = defaultQueueLimit;
   /** Octets written, for tests and logs. */
   written = 0;
 
@@ -73,12 +75,22 @@ export class ResponseWriter {
     return this.closedError !== null;
   }
 
+  /** How much queued text `send()` accepts without waiting (the session keeps it small before login). */
+  setQueueLimit(octets: number): void {
+    this.queueLimit = octets;
+  }
+
+  /** Octets held for this connection: text queued here, and what the socket has not yet handed to the kernel. */
+  get bufferedBytes(): number {
+    return this.queuedBytes + (this.socket.writableLength ?? 0);
+  }
+
   send(parts: OutPart[]): Promise<void> {
     if (this.closedError) return Promise.reject(this.closedError);
     const size = parts.reduce((sum, part) => sum + (Buffer.isBuffer(part) ? part.length : 0), 0);
     return new Promise((resolve, reject) => {
       // A response with a streamed body always waits: its stream is read here.
-      const early = !this.blocked && this.queuedBytes + size <= queueLimit && parts.every((part) => Buffer.isBuffer(part));
+      const early = !this.blocked && this.queuedBytes + size <= this.queueLimit && parts.every((part) => Buffer.isBuffer(part));
       this.queuedBytes += size;
       this.queue.push({ parts, size, resolve: early ? ignore : resolve, reject: early ? ignore : reject });
       if (early) resolve();

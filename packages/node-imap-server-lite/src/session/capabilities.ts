@@ -13,7 +13,6 @@ import type { ResolvedOptions } from '../options.ts';
 /** Capabilities every session has, in the order they are listed. */
 export const baseCapabilities = [
   'IMAP4rev1', // RFC 3501
-  'LITERAL+', // RFC 7888
   'SASL-IR', // RFC 4959
   'ID', // RFC 2971
   'ENABLE', // RFC 5161
@@ -45,6 +44,10 @@ export interface CapabilityContext {
 
 export function capabilityList(options: ResolvedOptions, context: CapabilityContext): string[] {
   const list: string[] = [...baseCapabilities];
+  // RFC 7888 §5: before login non-synchronizing literals are taken up to 4096
+  // octets only (LITERAL-); after login up to the literal limits (LITERAL+).
+  // Never both at once.
+  list.splice(1, 0, context.authenticated ? 'LITERAL+' : 'LITERAL-');
   if (options.utf8Accept) list.push('UTF8=ACCEPT'); // RFC 6855
   list.push(`APPENDLIMIT=${options.appendLimit}`); // RFC 7889
   const quota = quotaResources(options);
