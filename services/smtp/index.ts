@@ -5,6 +5,7 @@
 
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { AuthEvents } from '../core/auth-events.ts';
+import { ConnectionLimits, defaultConnectionLimits, refusalLogThrottle, type ConnectionLimitSettings } from '../core/connection-limits.ts';
 import type { Logger } from '../core/log.ts';
 import { closeAll, listenAll } from '../core/listen.ts';
 import type { Service, ServiceHealth, ServiceState } from '../core/service.ts';
@@ -39,6 +40,8 @@ export interface SmtpOptions {
   drainMs?: number;
   /** The supervisor's view of the data disk; mail is refused for now while it is not ok. */
   storage?: () => StorageState;
+  /** Open connections per client address and in all, for this service. */
+  connectionLimits?: ConnectionLimitSettings;
 }
 
 const diskFull = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
@@ -57,6 +60,10 @@ export class SmtpService implements Service {
   private inFlight = new Set<Promise<unknown>>();
   private delivered = 0;
   private rejected = 0;
+  // Connection limits: onConnect admits, onClose releases (by session id).
+  private connectionLimits: ConnectionLimits | undefined;
+  private readonly connectionReleases = new Map<string, () => void>();
+  private readonly shouldLogRefusal = refusalLogThrottle();
 
   constructor(private readonly options: SmtpOptions) {
     this.name = options.name;
@@ -145,10 +152,22 @@ export class SmtpService implements Service {
       disableReverseLookup: true,
       logger: false,
       onConnect: (session, callback) => {
+        this.connectionLimits ??= new ConnectionLimits(this.options.connectionLimits ?? defaultConnectionLimits);
+        const admission = this.connectionLimits.admit(session.remoteAddress);
+        if (!admission.admitted) {
+          if (this.shouldLogRefusal(admission.key)) this.options.logger.info('connection refused', { cid: session.id, client: session.remoteAddress, reason: admission.reason, limit: admission.limit });
+          const why = admission.reason === 'per-address' ? 'Too many connections from your address' : 'Too many connections to this server';
+          // RFC 5321 §3.8: 421 closes the channel; the client tries again later. In place of
+          // the greeting it goes out without the enhanced code (RFC 2034 §3).
+          return callback(smtpError(421, '4.7.0', `${this.options.hostname} ${why}, try again later`));
+        }
+        this.connectionReleases.set(session.id, admission.release);
         this.options.logger.info('connect', { cid: session.id, client: session.remoteAddress });
         callback();
       },
       onClose: (session) => {
+        this.connectionReleases.get(session.id)?.();
+        this.connectionReleases.delete(session.id);
         this.options.logger.debug('disconnect', { cid: session.id });
       },
       onAuth: (auth, session, callback) => {
