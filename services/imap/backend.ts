@@ -6,12 +6,14 @@
 // - A mailbox handle is the mailbox id: a rename by another session does not
 //   break an open mailbox; a deleted one fails its calls with NONEXISTENT.
 // - No message body is read to answer FLAGS, ENVELOPE or BODYSTRUCTURE; only
-//   BODY[...] and text SEARCH open files, as streams of exact length.
+//   BODY[...] and text SEARCH open files, as streams of exact length. The
+//   library reads every stream it is given to the end or destroys it; a
+//   destroyed stream closes its file.
 // - The library sees store failures as BackendError kinds; anything else
 //   becomes NO [SERVERBUG] in the library and is logged there.
 
 import { open } from 'node:fs/promises';
-import { Transform } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import {
   BackendError,
   type AppendMessage,
@@ -268,8 +270,13 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
       }
       return { length: bytes.length, stream: data.nul ? Buffer.from(replaceNul(bytes)) : bytes };
     }
+    // Destroying the stream handed out (the client went away) closes the file:
+    // the read stream closes its handle, and pipeline() destroys it with the filter.
     const stream = handle.createReadStream({ start, end: end - 1, highWaterMark: 64 * 1024 });
-    return { length: end - start, stream: data.nul ? stream.pipe(nulFilter()) : stream };
+    if (!data.nul) return { length: end - start, stream };
+    const filtered = nulFilter();
+    pipeline(stream, filtered, () => {});
+    return { length: end - start, stream: filtered };
   }
 
   store(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, uids: UidSet, request: StoreRequest): StoredMessage[] {
