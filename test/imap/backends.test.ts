@@ -156,3 +156,81 @@ for (const kind of backendKinds) {
     t.false(a.usable);
   });
 }
+
+// Cheap per-command checks from the library's own tests, on both backends.
+for (const kind of backendKinds) {
+  const name = (title: string) => `${kind} backend: ${title}`;
+
+  test(name('an expunge by another session waits during FETCH, shows on NOOP, and FETCH of it answers OK [EXPUNGEISSUED]'), async (t) => {
+    const served = await startBackendServer(t, kind);
+    for (const subject of ['one', 'two', 'three']) await served.deliver('INBOX', sampleMessage(subject));
+    const a = await loggedIn(t, served.port);
+    const b = await loggedIn(t, served.port);
+    await a.command('s', 'SELECT INBOX');
+    await b.command('s', 'SELECT INBOX');
+    await b.command('d', 'STORE 2 +FLAGS.SILENT (\\Deleted)');
+    t.true((await b.command('e', 'EXPUNGE')).untagged.includes('* 2 EXPUNGE'));
+    const fetched = await a.command('f', 'FETCH 1:3 (UID FLAGS)');
+    t.false(fetched.untagged.some((line) => / EXPUNGE$/.test(line)), 'no EXPUNGE during FETCH (RFC 3501 §7.4.1)');
+    t.regex(fetched.tagged, /^f OK \[EXPUNGEISSUED\]/);
+    t.deepEqual(fetched.untagged.filter((line) => / FETCH /.test(line)).map((line) => /^\* (\d+) FETCH \(UID (\d+)/.exec(line)!.slice(1, 3).join(':')), ['1:1', '3:3']);
+    const noop = await a.command('n', 'NOOP');
+    t.true(noop.untagged.includes('* 2 EXPUNGE'));
+    t.false(noop.untagged.some((line) => / EXISTS$/.test(line)), 'no EXISTS for an expunge (it never drops)');
+  });
+
+  test(name('flags set by another session arrive as FETCH (FLAGS) on NOOP, with UID and MODSEQ after CONDSTORE'), async (t) => {
+    const served = await startBackendServer(t, kind);
+    await served.deliver('INBOX', sampleMessage('one'));
+    const a = await loggedIn(t, served.port);
+    const b = await loggedIn(t, served.port);
+    await a.command('en', 'ENABLE CONDSTORE');
+    const selected = await a.command('s', 'SELECT INBOX');
+    t.true(selected.untagged.some((line) => /^\* OK \[HIGHESTMODSEQ \d+\]/.test(line)));
+    await b.command('s', 'SELECT INBOX');
+    await b.command('f', 'STORE 1 +FLAGS.SILENT (\\Flagged $Work)');
+    const noop = await a.command('n', 'NOOP');
+    t.true(noop.untagged.some((line) => /^\* FLAGS \(.*\$Work/.test(line)), 'the new keyword is announced first');
+    t.true(noop.untagged.some((line) => /^\* 1 FETCH \(UID 1 FLAGS \(.*\\Flagged.*\) MODSEQ \(\d+\)\)$/.test(line)), noop.untagged.join('\n'));
+  });
+
+  test(name('UID COPY/MOVE/STORE of UIDs that do not exist answer OK; COPY to a missing mailbox is NO [TRYCREATE]'), async (t) => {
+    const served = await startBackendServer(t, kind);
+    await served.deliver('INBOX', sampleMessage('one'));
+    const a = await loggedIn(t, served.port);
+    await a.command('s', 'SELECT INBOX');
+    t.regex((await a.command('m', 'UID MOVE 50:60 Archive')).tagged, /^m OK/);
+    t.regex((await a.command('c', 'UID COPY 70 Archive')).tagged, /^c OK/);
+    t.regex((await a.command('st', 'UID STORE 80 +FLAGS (\\Seen)')).tagged, /^st OK/);
+    t.regex((await a.command('x', 'UID COPY 1 Nowhere')).tagged, /^x NO \[TRYCREATE\]/);
+    const moved = await a.command('mv', 'UID MOVE 1 Archive');
+    t.regex(moved.untagged.join('\n'), /^\* OK \[COPYUID \d+ 1 1\]/m);
+    t.true(moved.untagged.includes('* 1 EXPUNGE'));
+  });
+
+  test(name('APPEND with LITERAL+ after login, APPENDUID, and STATUS MESSAGES UIDNEXT UNSEEN SIZE'), async (t) => {
+    const served = await startBackendServer(t, kind);
+    const a = await loggedIn(t, served.port);
+    const raw = sampleMessage('appended', 'x'.repeat(10_000));
+    a.write(`ap APPEND Drafts (\\Seen \\Draft) {${Buffer.byteLength(raw)}+}\r\n${raw}\r\n`);
+    t.regex((await a.until('ap')).tagged, /^ap OK \[APPENDUID \d+ 1\]/);
+    t.deepEqual((await a.command('st', 'STATUS Drafts (MESSAGES UIDNEXT UNSEEN SIZE)')).untagged, [`* STATUS "Drafts" (MESSAGES 1 UIDNEXT 2 UNSEEN 0 SIZE ${Buffer.byteLength(raw)})`]);
+    t.regex((await a.command('tc', 'APPEND Nowhere {3+}\r\nabc')).tagged, /^tc NO \[TRYCREATE\]/);
+  });
+
+  test(name('\\Recent belongs to one session only'), async (t) => {
+    const served = await startBackendServer(t, kind);
+    await served.deliver('INBOX', sampleMessage('one'));
+    const a = await loggedIn(t, served.port);
+    const b = await loggedIn(t, served.port);
+    t.true((await a.command('s', 'SELECT INBOX')).untagged.includes('* 1 RECENT'));
+    t.true((await b.command('s', 'SELECT INBOX')).untagged.includes('* 0 RECENT'));
+    await served.deliver('INBOX', sampleMessage('two'));
+    const first = await a.command('n', 'NOOP');
+    const second = await b.command('n', 'NOOP');
+    const recent = (lines: string[]) => lines.find((line) => / RECENT$/.test(line));
+    t.is(recent(first.untagged), '* 2 RECENT', 'the session that syncs first claims the new message');
+    t.not(recent(second.untagged), '* 1 RECENT', 'the other does not get it too');
+    t.is([first, second].filter((r) => r.untagged.includes('* 2 EXISTS')).length, 2);
+  });
+}
