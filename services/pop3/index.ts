@@ -41,6 +41,7 @@ export class Pop3Service implements Service {
   readonly limits: ConnectionLimits;
   private refused = 0;
   private readonly shouldLogRefusal = refusalLogThrottle();
+  private peakOfClosed = 0;
 
   constructor(private readonly options: Pop3Options) {
     this.secureContext = createSecureContext({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' });
@@ -102,7 +103,10 @@ export class Pop3Service implements Service {
         authFailureDelayMs: this.options.authFailureDelayMs ?? 2000,
         idleTimeoutMs: this.options.idleTimeoutMs ?? 10 * 60 * 1000,
         onAuthFailure: (username, remoteAddress, reason) => this.options.authEvents.failed({ service: 'pop3', username, remoteAddress, reason }),
-        closed: (s) => this.sessions.delete(s),
+        closed: (s) => {
+          this.sessions.delete(s);
+          this.peakOfClosed = Math.max(this.peakOfClosed, s.peakBufferedBytes);
+        },
       },
       secure,
     );
@@ -145,6 +149,17 @@ export class Pop3Service implements Service {
     for (const session of [...this.sessions]) session.close('server stopping');
     await closed;
     this.state = 'stopped';
+  }
+
+  /** What the sessions hold for their connections now, and the most one session has held at once. */
+  get buffered(): { bytes: number; peakPerSession: number } {
+    let bytes = 0;
+    let peak = this.peakOfClosed;
+    for (const session of this.sessions) {
+      bytes += session.bufferedBytes;
+      peak = Math.max(peak, session.peakBufferedBytes);
+    }
+    return { bytes, peakPerSession: peak };
   }
 
   health(): ServiceHealth {
