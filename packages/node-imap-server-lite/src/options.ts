@@ -81,9 +81,9 @@ export interface ImapServerOptions<User = unknown, Mailbox = unknown> {
 }
 
 export interface PreAuthLimits {
-  /** Octets in one command line before login. Default 8 KiB. */
+  /** Octets in one command line before login. Default 36 KiB: room for the largest ID (RFC 2971 §3.3: 30 fields of 1024 octets). */
   maxLineLength?: number;
-  /** Octets in one command before login, literals included. Default 16 KiB. */
+  /** Octets in one command before login, literals included. Default 40 KiB. */
   maxCommandSize?: number;
   /** Octets of commands parsed ahead of execution before login. Default 8 KiB. */
   maxPendingBytes?: number;
@@ -155,8 +155,8 @@ export function resolveOptions<User, Mailbox>(options: ImapServerOptions<User, M
     maxPendingCommands,
     maxPendingBytes: positive('maxPendingBytes', options.maxPendingBytes, maxPendingCommands * maxCommandSize),
     preAuth: {
-      maxLineLength: positive('preAuth.maxLineLength', options.preAuth?.maxLineLength, 8 * 1024),
-      maxCommandSize: Math.max(2 * literalMinusLimit, positive('preAuth.maxCommandSize', options.preAuth?.maxCommandSize, 16 * 1024)),
+      maxLineLength: positive('preAuth.maxLineLength', options.preAuth?.maxLineLength, 36 * 1024),
+      maxCommandSize: Math.max(2 * literalMinusLimit, positive('preAuth.maxCommandSize', options.preAuth?.maxCommandSize, 40 * 1024)),
       maxPendingBytes: positive('preAuth.maxPendingBytes', options.preAuth?.maxPendingBytes, 8 * 1024),
       maxQueuedOutput: positive('preAuth.maxQueuedOutput', options.preAuth?.maxQueuedOutput, 16 * 1024),
     },

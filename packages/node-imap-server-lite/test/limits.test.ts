@@ -112,6 +112,16 @@ test('before login literals are capped at 4096 octets (LITERAL-, RFC 7888 §5): 
   t.regex(await client.readResponse(), /^a8 OK \[CAPABILITY [^\]]*LITERAL\+/);
 });
 
+test('before login a line holds the largest ID (RFC 2971 §3.3: 30 fields of 1024 octets); a longer one is BAD [TOOBIG]', async (t) => {
+  const { port } = await startServer(t);
+  const client = await RawClient.connect(t, port);
+  const fields = Array.from({ length: 30 }, (_, i) => `"${`f${i}`.padEnd(30, 'x')}" "${'v'.repeat(1024)}"`).join(' ');
+  t.regex((await client.command('a1', `ID (${fields})`)).tagged, /^a1 OK/);
+  client.write(`a2 ID ("name" "${'v'.repeat(40_000)}")\r\na3 NOOP\r\n`);
+  t.regex(await client.readResponse(), /^a2 BAD \[TOOBIG\] Command line too long/);
+  t.is(await client.readResponse(), 'a3 OK NOOP completed');
+});
+
 test('commands pipelined after LOGIN are read under the limits after login (LOGIN is a barrier)', async (t) => {
   const { port } = await startServer(t);
   const client = await RawClient.connect(t, port);
@@ -149,7 +159,7 @@ test('four unauthenticated connections sending large literals and thousands of p
   const { peakPerSession } = server.buffered;
   t.log(`the most one connection held at any time: ${peakPerSession} octets`);
   // One socket read (up to 64 KiB) plus the limits before login: 8 KiB parsed
-  // ahead, a command of up to 16 KiB, 16 KiB of queued output and the socket's
+  // ahead, the command being read, 16 KiB of queued output and the socket's
   // own write buffer. Before LITERAL- and the byte budgets it was megabytes.
   t.true(peakPerSession <= 160 * 1024, `one connection held ${peakPerSession} octets`);
 });
