@@ -18,6 +18,7 @@ import { ImapService } from './imap/index.ts';
 import { Pop3Service } from './pop3/index.ts';
 import { SmtpService } from './smtp/index.ts';
 import { AuthEvents } from './core/auth-events.ts';
+import type { ConnectionLimitSettings } from './core/connection-limits.ts';
 import { Store } from './store/index.ts';
 import { lockDataFolder, type DataLock } from './store/lock.ts';
 import { ensureCertificate } from './tls/certificate.ts';
@@ -37,6 +38,8 @@ export interface ServicesOptions {
   version?: string;
   /** Outbound queue tuning (tests shorten the retry timings). */
   queue?: Pick<QueueOptions, 'timings' | 'maxConnections' | 'maxPerDestination' | 'mxPort'>;
+  /** Connection limits over the configured ones (tests hold loopback clients to the per-address limit). */
+  connectionLimits?: Partial<ConnectionLimitSettings>;
 }
 
 export class ServicesProcess {
@@ -125,6 +128,7 @@ export class ServicesProcess {
     });
     this.queue = queue;
     this.store.mail.events.onListenerError = (error) => this.logger.error('a mail change listener failed', { error });
+    const connectionLimits: ConnectionLimitSettings = { perAddress: this.config.maxConnectionsPerAddress, total: this.config.maxConnections, ...this.options.connectionLimits };
     const delivery = new LocalDelivery(this.store, createBodyAnalyzer, this.logger.child('delivery'), () => queue.kick());
     const smtp = (role: 'mx' | 'submission', name: 'smtp' | 'submission' | 'submissions') =>
       new SmtpService({
@@ -142,6 +146,7 @@ export class ServicesProcess {
         authEvents: this.authEvents,
         logger: this.logger.child(name),
         storage: () => storage.state,
+        connectionLimits,
       });
     this.services.push(queue);
     this.services.push(smtp('mx', 'smtp'), smtp('submission', 'submission'), smtp('submission', 'submissions'));
@@ -157,6 +162,7 @@ export class ServicesProcess {
         createAnalyzer: createBodyAnalyzer,
         authEvents: this.authEvents,
         logger: this.logger.child('imap'),
+        connectionLimits,
       }),
     );
     this.services.push(
@@ -169,6 +175,7 @@ export class ServicesProcess {
         store: this.store,
         authEvents: this.authEvents,
         logger: this.logger.child('pop3'),
+        connectionLimits,
       }),
     );
     const web = new WebService({

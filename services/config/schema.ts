@@ -194,6 +194,9 @@ export const schema = {
     'The user who gets mail for postmaster and abuse@ every domain (and DMARC reports); empty: the first user made on the box.',
   ),
   logLevel: setting('log-level', oneOf(['debug', 'info', 'warn', 'error'] as const satisfies readonly LogLevel[]), 'info', 'How much is logged.'),
+  // Connection limits, each applied per service (IMAP, POP3, each SMTP port): high enough that a family behind one router never meets them.
+  maxConnectionsPerAddress: setting('max-connections-per-address', integer(1, 10000), 20, 'The most connections one client address (an IPv6 /64) may hold open to one service; more are refused with a temporary error.'),
+  maxConnections: setting('max-connections', integer(1, 100000), 200, 'The most connections one service (IMAP, POP3, each SMTP port) holds open in all; more are refused with a temporary error.'),
 };
 
 export type Schema = typeof schema;

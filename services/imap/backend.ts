@@ -3,15 +3,22 @@
 // of the immutable message files.
 //
 // Invariants a reader must keep:
-// - A mailbox handle is the mailbox id: a rename by another session does not
-//   break an open mailbox; a deleted one fails its calls with NONEXISTENT.
+// - A mailbox handle is the mailbox id with its UIDVALIDITY: a rename by
+//   another session does not break an open mailbox (RFC 2180 §3.4); a deleted
+//   one (gone, turned \Noselect, or deleted and created again under the same
+//   id with a new UIDVALIDITY) fails every call with NONEXISTENT, its change
+//   feed included, so that the library ends the session with BYE (RFC 2180
+//   §3.3). The store announces a DELETE as a change, so a session learns of
+//   it at its next command or at once in IDLE.
 // - No message body is read to answer FLAGS, ENVELOPE or BODYSTRUCTURE; only
-//   BODY[...] and text SEARCH open files, as streams of exact length.
+//   BODY[...] and text SEARCH open files, as streams of exact length. The
+//   library reads every stream it is given to the end or destroys it; a
+//   destroyed stream closes its file.
 // - The library sees store failures as BackendError kinds; anything else
 //   becomes NO [SERVERBUG] in the library and is logged there.
 
 import { open } from 'node:fs/promises';
-import { Transform } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import {
   BackendError,
   type AppendMessage,
@@ -37,7 +44,7 @@ import {
 import { uidSetFromSorted } from 'node-imap-server-lite';
 import type { Logger } from '../core/log.ts';
 import { bodyStructureToImap, envelopeToImap, partialRange, replaceNul, resolveSection, type MessageStructure } from '../mime/index.ts';
-import { flagNames } from '../store/flags.ts';
+import { deletedBit, flagNames } from '../store/flags.ts';
 import type { Account, Mailbox, MessageRecord, Store } from '../store/index.ts';
 import { MailError } from '../store/index.ts';
 import { MailboxNameError } from '../store/mailbox-names.ts';
@@ -53,7 +60,11 @@ export interface ImapUser {
   account: Account;
 }
 
-export type MailboxHandle = number;
+/** An open mailbox: its id, and the UIDVALIDITY it had when it was opened. */
+export interface MailboxHandle {
+  readonly id: number;
+  readonly uidValidity: number;
+}
 
 export interface StoreBackendOptions {
   store: Store;
@@ -106,9 +117,10 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
     this.accounts = options.store.accounts;
   }
 
+  /** The open mailbox as it is now; NONEXISTENT once it was deleted (even if a mailbox was made again in its place). */
   private mailbox(handle: MailboxHandle): Mailbox {
-    const mailbox = this.mail.mailboxes.byId(handle);
-    if (!mailbox || mailbox.noselect) throw new BackendError('NONEXISTENT', 'the mailbox was deleted');
+    const mailbox = this.mail.mailboxes.byId(handle.id);
+    if (!mailbox || mailbox.noselect || mailbox.uidValidity !== handle.uidValidity) throw new BackendError('NONEXISTENT', 'the mailbox was deleted');
     return mailbox;
   }
 
@@ -160,14 +172,22 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
   }
 
   async status(ctx: SessionContext<ImapUser>, name: string): Promise<MailboxStatus> {
-    return guard(() => this.mail.mailboxes.status(this.mail.mailboxes.selectable(ctx.user.account.id, name)));
+    const mailbox = guard(() => this.mail.mailboxes.selectable(ctx.user.account.id, name));
+    return { ...this.mail.mailboxes.status(mailbox), deletedStorage: () => this.deletedOctets(mailbox.id) };
+  }
+
+  /** STATUS DELETED-STORAGE (RFC 9208 §4.1.4): the octets EXPUNGE would free, the RFC822.SIZE of each \Deleted message. */
+  private deletedOctets(mailboxId: number): number {
+    let octets = 0;
+    for (const record of this.mail.messages.records(mailboxId, [[1, 0xffffffff]])) if (record.flags & deletedBit) octets += record.size;
+    return octets;
   }
 
   async openMailbox(ctx: SessionContext<ImapUser>, name: string, options: { readOnly: boolean }): Promise<OpenedMailbox<MailboxHandle>> {
     const opened = guard(() => this.mail.mailboxes.open(ctx.user.account.id, name, options.readOnly));
     const { mailbox } = opened;
     return {
-      handle: mailbox.id,
+      handle: { id: mailbox.id, uidValidity: mailbox.uidValidity },
       uidValidity: mailbox.uidValidity,
       uidNext: mailbox.uidNext,
       highestModseq: mailbox.highestModseq,
@@ -179,7 +199,9 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
   }
 
   changes(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, sinceModseq: number): MailboxChange[] {
-    return this.mail.messages.changes(handle, sinceModseq).map((c) =>
+    // A deleted mailbox has no feed: NONEXISTENT makes the library say BYE.
+    this.mailbox(handle);
+    return this.mail.messages.changes(handle.id, sinceModseq).map((c) =>
       c.kind === 'message' ? { kind: 'message', uid: c.uid, modseq: c.modseq, flags: flagNames(c.flags!, c.keywords!) } : { kind: 'expunge', uid: c.uid, modseq: c.modseq },
     );
   }
@@ -187,7 +209,7 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
   async claimRecent(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, uids: UidSet): Promise<UidSet> {
     if (uids.length === 0) return [];
     const last = uids[uids.length - 1]![1];
-    const first = this.mail.mailboxes.claimRecent(handle, last);
+    const first = this.mail.mailboxes.claimRecent(handle.id, last);
     const won: [number, number][] = [];
     for (const [start, end] of uids) if (end >= first) won.push([Math.max(start, first), end]);
     return won;
@@ -195,7 +217,7 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
 
   watch(ctx: SessionContext<ImapUser>, handle: MailboxHandle, onChange: () => void): () => void {
     return this.mail.events.onAccount(ctx.user.account.id, (change) => {
-      if (change.mailboxId === handle) onChange();
+      if (change.mailboxId === handle.id) onChange();
     });
   }
 
@@ -203,7 +225,7 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
 
   *fetch(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, uids: UidSet, options: FetchOptions): Iterable<FetchedMessage> {
     this.mailbox(handle);
-    for (const record of this.mail.messages.records(handle, uids, options.changedSince)) yield this.fetched(record);
+    for (const record of this.mail.messages.records(handle.id, uids, options.changedSince)) yield this.fetched(record);
   }
 
   private fetched(record: MessageRecord): FetchedMessage {
@@ -260,8 +282,13 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
       }
       return { length: bytes.length, stream: data.nul ? Buffer.from(replaceNul(bytes)) : bytes };
     }
+    // Destroying the stream handed out (the client went away) closes the file:
+    // the read stream closes its handle, and pipeline() destroys it with the filter.
     const stream = handle.createReadStream({ start, end: end - 1, highWaterMark: 64 * 1024 });
-    return { length: end - start, stream: data.nul ? stream.pipe(nulFilter()) : stream };
+    if (!data.nul) return { length: end - start, stream };
+    const filtered = nulFilter();
+    pipeline(stream, filtered, () => {});
+    return { length: end - start, stream: filtered };
   }
 
   store(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, uids: UidSet, request: StoreRequest): StoredMessage[] {
@@ -314,6 +341,13 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
   }
 
   // ---- quota (RFC 9208): one root per account, "" ----
+
+  /**
+   * RFC 9208 §5: only STORAGE. The store limits octets per account but not the
+   * number of messages, so MESSAGE (QUOTA=RES-MESSAGE) would promise a limit
+   * that does not exist.
+   */
+  readonly quotaResources = ['STORAGE'] as const;
 
   private quotaRoot(account: Account): QuotaRoot | undefined {
     const { usedBytes, quotaBytes } = this.mail.usage(account.id);

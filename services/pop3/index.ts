@@ -2,8 +2,9 @@
 // See README.md.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { createSecureContext, createServer as createTlsServer, type SecureContext } from 'node:tls';
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import type { AuthEvents } from '../core/auth-events.ts';
+import { ConnectionLimits, defaultConnectionLimits, refusalLogThrottle, type Admission, type ConnectionLimitSettings } from '../core/connection-limits.ts';
 import { closeAll, listenAll } from '../core/listen.ts';
 import type { Logger } from '../core/log.ts';
 import type { Service, ServiceHealth, ServiceState } from '../core/service.ts';
@@ -21,7 +22,12 @@ export interface Pop3Options {
   logger: Logger;
   authFailureDelayMs?: number;
   idleTimeoutMs?: number;
+  /** Open connections per client address and in all, over 110 and 995 together. */
+  connectionLimits?: ConnectionLimitSettings;
 }
+
+/** How long an implicit-TLS client may take over its handshake. */
+const handshakeTimeoutMs = 30_000;
 
 export class Pop3Service implements Service {
   readonly name = 'pop3';
@@ -32,9 +38,57 @@ export class Pop3Service implements Service {
   private readonly sessions = new Set<Pop3Session>();
   private readonly locks = new Set<number>();
   private readonly secureContext: SecureContext;
+  readonly limits: ConnectionLimits;
+  private refused = 0;
+  private readonly shouldLogRefusal = refusalLogThrottle();
+  private peakOfClosed = 0;
 
   constructor(private readonly options: Pop3Options) {
     this.secureContext = createSecureContext({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' });
+    this.limits = new ConnectionLimits(options.connectionLimits ?? defaultConnectionLimits);
+  }
+
+  /** A new TCP connection: counted against the limits, then served (after the TLS handshake on 995). */
+  private admit(socket: Socket, implicitTls: boolean): void {
+    socket.on('error', () => {});
+    const admission = this.limits.admit(socket.remoteAddress);
+    if (!admission.admitted) return this.refuse(socket, admission, implicitTls);
+    socket.once('close', admission.release);
+    if (!implicitTls) return this.accept(socket, false);
+    const secure = new TLSSocket(socket, { isServer: true, secureContext: this.secureContext });
+    const timer = setTimeout(() => secure.destroy(), handshakeTimeoutMs);
+    timer.unref();
+    let established = false;
+    secure.once('secure', () => {
+      established = true;
+      clearTimeout(timer);
+      this.accept(secure, true);
+    });
+    secure.on('error', (error) => {
+      if (established) return;
+      clearTimeout(timer);
+      this.options.logger.debug('tls handshake failed', { client: socket.remoteAddress, error });
+      secure.destroy();
+    });
+  }
+
+  /**
+   * Over a limit: on 110 one -ERR line says why (RFC 2449 §8, RFC 3206
+   * SYS/TEMP: try again later), then the connection closes; on 995 it closes
+   * at once rather than do a TLS handshake for a client over its limit.
+   */
+  private refuse(socket: Socket, admission: Extract<Admission, { admitted: false }>, implicitTls: boolean): void {
+    this.refused += 1;
+    if (this.shouldLogRefusal(admission.key)) {
+      this.options.logger.info('connection refused', { client: socket.remoteAddress, reason: admission.reason, limit: admission.limit, tls: implicitTls ? 'implicit' : 'stls' });
+    }
+    if (implicitTls) {
+      socket.destroy();
+      return;
+    }
+    const why = admission.reason === 'per-address' ? 'Too many connections from your address; close some and try again later' : 'Too many connections to this server; try again later';
+    socket.end(`-ERR [SYS/TEMP] ${why}\r\n`);
+    setTimeout(() => socket.destroy(), 2000).unref();
   }
 
   private accept(socket: Socket, secure: boolean): void {
@@ -49,7 +103,10 @@ export class Pop3Service implements Service {
         authFailureDelayMs: this.options.authFailureDelayMs ?? 2000,
         idleTimeoutMs: this.options.idleTimeoutMs ?? 10 * 60 * 1000,
         onAuthFailure: (username, remoteAddress, reason) => this.options.authEvents.failed({ service: 'pop3', username, remoteAddress, reason }),
-        closed: (s) => this.sessions.delete(s),
+        closed: (s) => {
+          this.sessions.delete(s);
+          this.peakOfClosed = Math.max(this.peakOfClosed, s.peakBufferedBytes);
+        },
       },
       secure,
     );
@@ -60,14 +117,12 @@ export class Pop3Service implements Service {
   async start(): Promise<void> {
     this.state = 'starting';
     try {
-      const plain = await listenAll(() => createServer((socket) => this.accept(socket, false)), this.options.addresses, this.options.port, this.options.logger, 'pop3');
+      const plain = await listenAll(() => createServer((socket) => this.admit(socket, false)), this.options.addresses, this.options.port, this.options.logger, 'pop3');
       this.servers.push(...plain.servers);
+      // 995 is accepted as plain TCP and wrapped here, so that the connection
+      // limits apply before any TLS handshake is done for a stranger.
       const secure = await listenAll(
-        () => {
-          const server = createTlsServer({ key: this.options.tls.key, cert: this.options.tls.cert, minVersion: 'TLSv1.2' }, (socket) => this.accept(socket, true));
-          server.on('tlsClientError', (error) => this.options.logger.debug('tls handshake failed', { error }));
-          return server;
-        },
+        () => createServer((socket) => this.admit(socket, true)),
         this.options.addresses,
         this.options.tlsPort,
         this.options.logger,
@@ -96,7 +151,18 @@ export class Pop3Service implements Service {
     this.state = 'stopped';
   }
 
+  /** What the sessions hold for their connections now, and the most one session has held at once. */
+  get buffered(): { bytes: number; peakPerSession: number } {
+    let bytes = 0;
+    let peak = this.peakOfClosed;
+    for (const session of this.sessions) {
+      bytes += session.bufferedBytes;
+      peak = Math.max(peak, session.peakBufferedBytes);
+    }
+    return { bytes, peakPerSession: peak };
+  }
+
   health(): ServiceHealth {
-    return { state: this.state, listening: this.listening, ports: this.ports, sessions: this.sessions.size };
+    return { state: this.state, listening: this.listening, ports: this.ports, sessions: this.sessions.size, refusedConnections: this.refused };
   }
 }

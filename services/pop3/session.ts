@@ -35,6 +35,10 @@ interface DropMessage {
 }
 
 const maxLine = 255;
+/** Pipelined input kept before the socket is paused until the commands ran. */
+const maxBufferedInput = 16 * 1024;
+/** Replies waiting in the socket for a client that does not read, before the next command waits. */
+const maxQueuedOutput = 64 * 1024;
 const maxBadCommands = 20;
 const maxAuthFailures = 3;
 
@@ -58,6 +62,8 @@ export class Pop3Session {
   private pendingAuth: ((line: string) => Promise<void>) | undefined;
   private readonly log: Logger;
   private readonly remoteAddress: string;
+  /** The most this session held at once (input not yet run, replies not yet sent), for tests and health reports. */
+  peakBufferedBytes = 0;
 
   constructor(
     socket: Socket,
@@ -82,7 +88,10 @@ export class Pop3Session {
   private attach(socket: Socket): void {
     socket.on('data', (chunk: Buffer) => {
       this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+      this.noteBuffered();
       this.touch();
+      // A client that pipelines faster than its commands run waits in its socket, not here.
+      if (this.buffer.length >= maxBufferedInput) socket.pause();
       void this.drain();
     });
     socket.on('error', (error) => this.log.debug('socket error', { error }));
@@ -101,6 +110,31 @@ export class Pop3Session {
 
   private send(line: string): void {
     if (!this.socket.destroyed) this.socket.write(line + '\r\n');
+    this.noteBuffered();
+  }
+
+  /** Octets held for this connection: input not yet run and replies the socket has not yet sent. */
+  get bufferedBytes(): number {
+    return this.buffer.length + (this.socket.writableLength ?? 0);
+  }
+
+  private noteBuffered(): void {
+    this.peakBufferedBytes = Math.max(this.peakBufferedBytes, this.bufferedBytes);
+  }
+
+  /** Resolves when the socket has sent what was queued (or closed). */
+  private flushed(): Promise<void> {
+    const socket = this.socket;
+    if (socket.writableLength <= maxQueuedOutput || socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
   }
 
   /** Runs the complete lines in the buffer one at a time (PIPELINING, RFC 2449 §6.6). */
@@ -130,6 +164,9 @@ export class Pop3Session {
           continue;
         }
         const line = raw.toString('utf8').replace(/\r$/, '');
+        // Replies to a client that does not read wait in the socket only up to a limit.
+        await this.flushed();
+        if ((this.state as string) === 'closed') break;
         if (this.pendingAuth) {
           const handler = this.pendingAuth;
           this.pendingAuth = undefined;
@@ -145,6 +182,7 @@ export class Pop3Session {
       this.close('internal error');
     } finally {
       this.busy = false;
+      if (this.state !== 'closed' && !this.upgrading && this.buffer.length < maxBufferedInput) this.socket.resume();
     }
   }
 

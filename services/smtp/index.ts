@@ -5,6 +5,7 @@
 
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { AuthEvents } from '../core/auth-events.ts';
+import { ConnectionLimits, defaultConnectionLimits, refusalLogThrottle, type ConnectionLimitSettings } from '../core/connection-limits.ts';
 import type { Logger } from '../core/log.ts';
 import { closeAll, listenAll } from '../core/listen.ts';
 import type { Service, ServiceHealth, ServiceState } from '../core/service.ts';
@@ -46,6 +47,8 @@ export interface SmtpOptions {
    * is neither offered nor accepted before STARTTLS (RFC 8314 §3, RFC 4954 §4).
    */
   plaintextAuthAllowed?: (remoteAddress: string) => boolean;
+  /** Open connections per client address and in all, for this service. */
+  connectionLimits?: ConnectionLimitSettings;
 }
 
 function isLoopback(address: string): boolean {
@@ -75,6 +78,10 @@ export class SmtpService implements Service {
   private inFlight = new Set<Promise<unknown>>();
   private delivered = 0;
   private rejected = 0;
+  // Connection limits: onConnect admits, onClose releases (by session id).
+  private connectionLimits: ConnectionLimits | undefined;
+  private readonly connectionReleases = new Map<string, () => void>();
+  private readonly shouldLogRefusal = refusalLogThrottle();
 
   constructor(private readonly options: SmtpOptions) {
     this.name = options.name;
@@ -165,6 +172,16 @@ export class SmtpService implements Service {
       disableReverseLookup: true,
       logger: false,
       onConnect: (session, callback) => {
+        this.connectionLimits ??= new ConnectionLimits(this.options.connectionLimits ?? defaultConnectionLimits);
+        const admission = this.connectionLimits.admit(session.remoteAddress);
+        if (!admission.admitted) {
+          if (this.shouldLogRefusal(admission.key)) this.options.logger.info('connection refused', { cid: session.id, client: session.remoteAddress, reason: admission.reason, limit: admission.limit });
+          const why = admission.reason === 'per-address' ? 'Too many connections from your address' : 'Too many connections to this server';
+          // RFC 5321 §3.8: 421 closes the channel; the client tries again later. In place of
+          // the greeting it goes out without the enhanced code (RFC 2034 §3).
+          return callback(smtpError(421, '4.7.0', `${this.options.hostname} ${why}, try again later`));
+        }
+        this.connectionReleases.set(session.id, admission.release);
         this.options.logger.info('connect', { cid: session.id, client: session.remoteAddress });
         if (submission && !this.options.implicitTls && !(this.options.plaintextAuthAllowed ?? isLoopback)(session.remoteAddress)) session.disabledCommands = ['AUTH'];
         callback();
@@ -174,6 +191,8 @@ export class SmtpService implements Service {
         callback();
       },
       onClose: (session) => {
+        this.connectionReleases.get(session.id)?.();
+        this.connectionReleases.delete(session.id);
         this.options.logger.debug('disconnect', { cid: session.id });
       },
       onAuth: (auth, session, callback) => {

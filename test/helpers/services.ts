@@ -19,7 +19,7 @@ export interface TestServices {
 
 const allEphemeral = Object.fromEntries(Object.keys(standardPorts).map((name) => [name, 0])) as Record<PortName, number>;
 
-export async function startServices(t: ExecutionContext, options: { data?: string; overrides?: Record<string, string>; queue?: ServicesOptions['queue'] } = {}): Promise<TestServices> {
+export async function startServices(t: ExecutionContext, options: { data?: string; overrides?: Record<string, string>; queue?: ServicesOptions['queue']; connectionLimits?: ServicesOptions['connectionLimits'] } = {}): Promise<TestServices> {
   const data = options.data ?? tempDataDir(t);
   const { logger, lines } = memoryLogger('debug');
   const services = await ServicesProcess.start({
@@ -28,6 +28,7 @@ export async function startServices(t: ExecutionContext, options: { data?: strin
     overrides: { listen: '127.0.0.1', hostname: 'mx.example.test', 'dns-servers': '127.0.0.1:9', ...options.overrides },
     ports: allEphemeral,
     queue: options.queue,
+    connectionLimits: options.connectionLimits,
     createLogger: () => logger,
   });
   t.teardown(() => services.stop());

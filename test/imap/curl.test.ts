@@ -7,8 +7,9 @@ import { addFamily, startServices } from '../helpers/services.ts';
 import { message, sendRaw } from '../helpers/smtp-client.ts';
 
 function curl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     execFile('curl', ['--silent', '--show-error', '--max-time', '20', ...args], { timeout: 30_000, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') return reject(new Error('curl is not installed: apt-get install curl'));
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });

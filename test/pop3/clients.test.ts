@@ -11,8 +11,9 @@ import { addFamily, startServices, type TestServices } from '../helpers/services
 import { message, sendRaw } from '../helpers/smtp-client.ts';
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; output: string; stdout: string }> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     execFile(command, args, { timeout: 60_000, encoding: 'utf8', env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+      if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') return reject(new Error(`${command} is not installed: apt-get install ${command}`));
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, output: stdout + stderr, stdout });
     });
   });

@@ -2,6 +2,8 @@
 // STLS, the maildrop lock, DELE applied only at QUIT.
 
 import test from 'ava';
+import { connect } from 'node:net';
+import type { Pop3Service } from '../../services/pop3/index.ts';
 import { Pop3Connection } from '../helpers/pop3-client.ts';
 import { imapClient } from '../helpers/imap-client.ts';
 import { addFamily, startServices, type TestServices } from '../helpers/services.ts';
@@ -172,4 +174,38 @@ test('pipelined commands are answered in order', async (t) => {
   t.regex(await pop.reply(), /^\+OK 2 \d+$/);
   t.regex(await pop.reply(), /^\+OK 2 \d+\.2$/);
   t.is(await pop.reply(), '+OK');
+});
+
+test('a client that pipelines megabytes while its login is delayed, reading nothing, leaves the server holding a few dozen KiB', async (t) => {
+  const env = await startServices(t);
+  await addFamily(env.services);
+  const service = env.services.services.find((s) => s.name === 'pop3') as Pop3Service;
+  const socket = connect(env.ports.pop3!, '127.0.0.1');
+  socket.on('error', () => {});
+  t.teardown(() => socket.destroy());
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.pause();
+  // The failed PASS keeps the session busy for the login delay while the rest arrives.
+  const commands = 20_000;
+  const noops = 300_000;
+  socket.write(`USER alice@example.test\r\nPASS wrong\r\n${'NOOP\r\n'.repeat(noops)}${'CAPA\r\n'.repeat(commands)}QUIT\r\n`);
+  await new Promise<void>((resolve) => (socket.writableLength === 0 ? resolve() : socket.once('drain', () => resolve())));
+  let received = '';
+  socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+  socket.resume();
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no end of session; got ${received.length} octets`)), 60_000);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  t.regex(received, /\r\n-ERR \[AUTH\] [^\r]*\r\n/);
+  t.is(received.split('\r\nSASL PLAIN\r\n').length - 1, commands, 'every CAPA was answered');
+  t.is(received.split('+OK\r\n').length - 1, noops, 'every NOOP was answered');
+  t.regex(received, /\+OK [^\r]*\r\n$/);
+  const { peakPerSession } = service.buffered;
+  t.log(`the most the session held at once: ${peakPerSession} octets`);
+  // 16 KiB of pipelined input and 64 KiB of replies, plus one socket read.
+  t.true(peakPerSession <= 192 * 1024, `the session held ${peakPerSession} octets`);
 });

@@ -97,6 +97,12 @@ export interface MailboxStatus {
   size?: number;
   /** Messages with \Deleted (STATUS DELETED, RFC 9051). */
   deleted?: number;
+  /**
+   * Octets an EXPUNGE would free (STATUS DELETED-STORAGE, RFC 9208 §4.1.4),
+   * asked for only when a client wants it. Required when the backend declares
+   * the STORAGE quota resource (RFC 9208 §5.1).
+   */
+  deletedStorage?: () => number | Promise<number>;
 }
 
 export interface OpenedMailbox<Mailbox> {
@@ -253,9 +259,12 @@ export interface SortCriterion {
 
 // ---- quota ----
 
+/** RFC 9208 §5 resource types. */
+export type QuotaResourceName = 'STORAGE' | 'MESSAGE' | 'MAILBOX';
+
 /** RFC 9208 resources; STORAGE is counted in units of 1024 octets. */
 export interface QuotaResource {
-  name: 'STORAGE' | 'MESSAGE' | 'MAILBOX';
+  name: QuotaResourceName;
   usage: number;
   limit: number;
 }
@@ -352,7 +361,14 @@ export interface ImapBackend<User = unknown, Mailbox = unknown> {
   /** UIDs in sort order, or undefined to let the library sort (RFC 5256). */
   sort?(ctx: SessionContext<User>, mailbox: Mailbox, criteria: readonly SortCriterion[], query: SearchQuery): Promise<readonly number[] | undefined>;
 
-  /** RFC 9208 GETQUOTAROOT: the roots a mailbox counts against, with their usage. QUOTA is advertised when both quota methods exist. */
+  /**
+   * The quota resources the backend reports and enforces, each advertised as
+   * QUOTA=RES-<name> (RFC 9208 §5). QUOTA is advertised only with this list
+   * and both quota methods. STORAGE obliges `MailboxStatus.deletedStorage`;
+   * MESSAGE obliges `MailboxStatus.deleted` and a real message limit.
+   */
+  readonly quotaResources?: readonly QuotaResourceName[];
+  /** RFC 9208 GETQUOTAROOT: the roots a mailbox counts against, with their usage; only resources named in `quotaResources`. */
   getQuotaRoots?(ctx: SessionContext<User>, mailbox: string): Promise<readonly QuotaRoot[]>;
   /** RFC 9208 GETQUOTA; undefined for an unknown root. */
   getQuota?(ctx: SessionContext<User>, root: string): Promise<QuotaRoot | undefined>;

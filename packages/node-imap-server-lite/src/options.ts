@@ -55,6 +55,14 @@ export interface ImapServerOptions<User = unknown, Mailbox = unknown> {
   appendLimit?: number;
   /** Commands parsed ahead of execution. Default 32. */
   maxPendingCommands?: number;
+  /** Octets of commands parsed ahead of execution, after login. Default maxPendingCommands × maxCommandSize (the count alone bounds it). */
+  maxPendingBytes?: number;
+  /**
+   * Limits before login, where anyone may connect: small, so that a stranger's
+   * connection holds a few KiB. Literals are capped at 4096 octets and
+   * LITERAL- is advertised (RFC 7888 §5); APPEND messages are not streamed.
+   */
+  preAuth?: PreAuthLimits;
   /** Milliseconds an authenticated connection may stay silent, IDLE included. Default 30 min (RFC 3501 §5.4) plus jitter. */
   idleTimeoutMs?: number;
   /** Random extra to the idle timeout, so client and server do not time out at the same instant. Default 60 s. */
@@ -72,6 +80,20 @@ export interface ImapServerOptions<User = unknown, Mailbox = unknown> {
   onAuthFailure?: (event: AuthFailureEvent) => void;
 }
 
+export interface PreAuthLimits {
+  /** Octets in one command line before login. Default 36 KiB: room for the largest ID (RFC 2971 §3.3: 30 fields of 1024 octets). */
+  maxLineLength?: number;
+  /** Octets in one command before login, literals included. Default 40 KiB. */
+  maxCommandSize?: number;
+  /** Octets of commands parsed ahead of execution before login. Default 8 KiB. */
+  maxPendingBytes?: number;
+  /** Octets of responses queued for a client that does not read, before login. Default 16 KiB. */
+  maxQueuedOutput?: number;
+}
+
+/** RFC 7888 §5: the largest non-synchronizing literal LITERAL- allows, and the literal limit before login. */
+export const literalMinusLimit = 4096;
+
 export interface ResolvedOptions<User = unknown, Mailbox = unknown> {
   backend: ImapBackend<User, Mailbox>;
   separator: string;
@@ -84,6 +106,8 @@ export interface ResolvedOptions<User = unknown, Mailbox = unknown> {
   maxCommandSize: number;
   appendLimit: number;
   maxPendingCommands: number;
+  maxPendingBytes: number;
+  preAuth: Required<PreAuthLimits>;
   idleTimeoutMs: number;
   idleTimeoutJitterMs: number;
   preAuthTimeoutMs: number;
@@ -114,6 +138,8 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 export function resolveOptions<User, Mailbox>(options: ImapServerOptions<User, Mailbox>): ResolvedOptions<User, Mailbox> {
   if (!options.backend) throw new TypeError('node-imap-server-lite: the backend option is required');
   const separator = options.separator ?? '/';
+  const maxCommandSize = positive('maxCommandSize', options.maxCommandSize, 2 * 1024 * 1024);
+  const maxPendingCommands = Math.max(1, positive('maxPendingCommands', options.maxPendingCommands, 32));
   if (separator.length !== 1 || /[\s"\\*%(){}\]\x00-\x1f\x7f]/.test(separator)) throw new TypeError(`node-imap-server-lite: the separator must be one plain character, not ${JSON.stringify(separator)}`);
   return {
     backend: options.backend,
@@ -124,9 +150,16 @@ export function resolveOptions<User, Mailbox>(options: ImapServerOptions<User, M
     isSecure: options.isSecure ?? defaultIsSecure,
     maxLineLength: positive('maxLineLength', options.maxLineLength, 64 * 1024),
     maxLiteralSize: positive('maxLiteralSize', options.maxLiteralSize, 1024 * 1024),
-    maxCommandSize: positive('maxCommandSize', options.maxCommandSize, 2 * 1024 * 1024),
+    maxCommandSize,
     appendLimit: positive('appendLimit', options.appendLimit, 50 * 1024 * 1024),
-    maxPendingCommands: Math.max(1, positive('maxPendingCommands', options.maxPendingCommands, 32)),
+    maxPendingCommands,
+    maxPendingBytes: positive('maxPendingBytes', options.maxPendingBytes, maxPendingCommands * maxCommandSize),
+    preAuth: {
+      maxLineLength: positive('preAuth.maxLineLength', options.preAuth?.maxLineLength, 36 * 1024),
+      maxCommandSize: Math.max(2 * literalMinusLimit, positive('preAuth.maxCommandSize', options.preAuth?.maxCommandSize, 40 * 1024)),
+      maxPendingBytes: positive('preAuth.maxPendingBytes', options.preAuth?.maxPendingBytes, 8 * 1024),
+      maxQueuedOutput: positive('preAuth.maxQueuedOutput', options.preAuth?.maxQueuedOutput, 16 * 1024),
+    },
     idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs, 30 * 60 * 1000),
     idleTimeoutJitterMs: positive('idleTimeoutJitterMs', options.idleTimeoutJitterMs, 60 * 1000),
     preAuthTimeoutMs: positive('preAuthTimeoutMs', options.preAuthTimeoutMs, 60 * 1000),

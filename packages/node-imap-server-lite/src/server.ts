@@ -28,6 +28,7 @@ export class ImapServer<User = unknown, Mailbox = unknown> extends EventEmitter 
   private readonly sessions = new Set<Session>();
   private readonly servers: Server[] = [];
   private closing = false;
+  private peakOfClosed = 0;
 
   constructor(options: ImapServerOptions<User, Mailbox>) {
     super();
@@ -38,7 +39,10 @@ export class ImapServer<User = unknown, Mailbox = unknown> extends EventEmitter 
   handle(socket: Socket | TLSSocket): Session {
     socket.setNoDelay?.(true);
     const session = new Session(this.options as ResolvedOptions, socket, {
-      closed: (s) => this.sessions.delete(s),
+      closed: (s) => {
+        this.sessions.delete(s);
+        this.peakOfClosed = Math.max(this.peakOfClosed, s.peakBufferedBytes);
+      },
       emit: (event, payload) => {
         if (event === 'sessionError' && this.listenerCount('sessionError') === 0) return;
         this.emit(event, payload);
@@ -86,6 +90,21 @@ export class ImapServer<User = unknown, Mailbox = unknown> extends EventEmitter 
 
   get connections(): number {
     return this.sessions.size;
+  }
+
+  /**
+   * Memory the sessions hold for their connections (unparsed input, commands
+   * parsed ahead, output not yet sent): now in all, and the most any one
+   * session has held at once since the server started.
+   */
+  get buffered(): { bytes: number; peakPerSession: number } {
+    let bytes = 0;
+    let peak = this.peakOfClosed;
+    for (const session of this.sessions) {
+      bytes += session.bufferedBytes;
+      peak = Math.max(peak, session.peakBufferedBytes);
+    }
+    return { bytes, peakPerSession: peak };
   }
 
   /** Stops listening, sends BYE to every session, and destroys what is still open after `graceMs`. */

@@ -12,13 +12,19 @@ test('the greeting carries the capabilities; CAPABILITY lists them', async (t) =
   t.is(result.tagged, 'a1 OK CAPABILITY completed');
   t.is(result.untagged.length, 1);
   const caps = result.untagged[0]!.split(' ').slice(2);
-  for (const cap of ['IMAP4rev1', 'LITERAL+', 'IDLE', 'NAMESPACE', 'ID', 'ENABLE', 'UIDPLUS', 'MOVE', 'UNSELECT', 'SPECIAL-USE', 'CREATE-SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS', 'CONDSTORE', 'QRESYNC', 'ESEARCH', 'SORT', 'SASL-IR', 'AUTH=PLAIN', 'QUOTA']) {
+  for (const cap of ['IMAP4rev1', 'LITERAL-', 'IDLE', 'NAMESPACE', 'ID', 'ENABLE', 'UIDPLUS', 'MOVE', 'UNSELECT', 'SPECIAL-USE', 'CREATE-SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS', 'CONDSTORE', 'QRESYNC', 'ESEARCH', 'SORT', 'SASL-IR', 'AUTH=PLAIN', 'QUOTA']) {
     t.true(caps.includes(cap), cap);
   }
   t.true(caps.some((cap) => /^APPENDLIMIT=\d+$/.test(cap)));
   // loopback counts as secure: no LOGINDISABLED, and no STARTTLS without a TLS context
   t.false(caps.includes('LOGINDISABLED'));
   t.false(caps.includes('STARTTLS'));
+  // RFC 7888 §5: LITERAL- before login (non-synchronizing literals up to 4096 octets), LITERAL+ after; never both
+  t.false(caps.includes('LITERAL+'));
+  await client.login();
+  const after = (await client.command('a2', 'CAPABILITY')).untagged[0]!.split(' ').slice(2);
+  t.true(after.includes('LITERAL+'));
+  t.false(after.includes('LITERAL-'));
 });
 
 test('NOOP answers OK; LOGOUT says BYE, then OK, then closes', async (t) => {

@@ -3,6 +3,7 @@
 // (§6.3.10, with HIGHESTMODSEQ, SIZE, DELETED, APPENDLIMIT).
 
 import test from 'ava';
+import { RawClient } from './helpers/raw-client.ts';
 import { loggedInClient, message, user } from './helpers/server.ts';
 
 
@@ -74,4 +75,35 @@ test('STATUS answers the items asked, in order; HIGHESTMODSEQ enables CONDSTORE'
   t.regex((await client.command('a3', 'STATUS Nope (MESSAGES)')).tagged, /^a3 NO \[NONEXISTENT\]/);
   t.regex((await client.command('a4', 'STATUS Sent (BOGUS)')).tagged, /^a4 BAD/);
   t.regex((await client.command('a5', 'STATUS Sent ()')).tagged, /^a5 BAD/);
+});
+
+test('the selected mailbox deleted: another session with it selected gets BYE at its next command (RFC 2180 §3.3); the deleting session gets OK, then BYE', async (t) => {
+  const { client: deleter, backend, port } = await loggedInClient(t);
+  await deleter.command('c1', 'CREATE Work');
+  backend.deliver(user, 'Work', message('one'));
+  const other = await RawClient.connect(t, port);
+  await other.login();
+  t.regex((await other.command('s1', 'SELECT Work')).tagged, /^s1 OK/);
+  t.regex((await deleter.command('s2', 'SELECT Work')).tagged, /^s2 OK/);
+  deleter.write('d1 DELETE Work\r\n');
+  t.is(await deleter.readResponse(), 'd1 OK DELETE completed');
+  t.is(await deleter.readResponse(), '* BYE The selected mailbox was deleted');
+  await deleter.waitClosed();
+  other.write('f1 FETCH 1 (FLAGS)\r\n');
+  t.is(await other.readResponse(), '* BYE The selected mailbox was deleted');
+  await other.waitClosed();
+  t.pass();
+});
+
+test('the selected mailbox renamed by another session stays selected (RFC 2180 §3.4)', async (t) => {
+  const { client: renamer, backend, port } = await loggedInClient(t);
+  await renamer.command('c1', 'CREATE Work');
+  backend.deliver(user, 'Work', message('one'));
+  const other = await RawClient.connect(t, port);
+  await other.login();
+  await other.command('s1', 'SELECT Work');
+  t.is((await renamer.command('r1', 'RENAME Work Projects')).tagged, 'r1 OK RENAME completed');
+  const fetched = await other.command('f1', 'FETCH 1 (FLAGS)');
+  t.is(fetched.tagged, 'f1 OK FETCH completed');
+  t.is(fetched.untagged.length, 1);
 });

@@ -39,6 +39,25 @@ test('GETQUOTAROOT and GETQUOTA; SETQUOTA is refused; no QUOTA without a backend
   t.is((await client.command('a6', 'NOOP')).tagged, 'a6 OK NOOP completed');
 });
 
+test('QUOTA advertises only the resources the backend declares (RFC 9208 §5); STORAGE brings STATUS DELETED-STORAGE', async (t) => {
+  const { client, backend } = await selectedClient(t, 3);
+  const caps = (await client.command('a1', 'CAPABILITY')).untagged[0]!.split(' ').slice(2);
+  t.deepEqual(caps.filter((cap) => cap.startsWith('QUOTA')), ['QUOTA', 'QUOTA=RES-STORAGE']);
+  const inbox = backend.mailbox(user, 'INBOX');
+  const deletedSize = inbox.messages[0]!.raw.length + inbox.messages[2]!.raw.length;
+  t.is((await client.command('a2', 'STORE 1,3 +FLAGS.SILENT (\\Deleted)')).tagged, 'a2 OK STORE completed');
+  t.deepEqual((await client.command('a3', 'STATUS INBOX (DELETED DELETED-STORAGE)')).untagged, [`* STATUS "INBOX" (DELETED 2 DELETED-STORAGE ${deletedSize})`]);
+  t.deepEqual((await client.command('a4', 'LIST "" INBOX RETURN (STATUS (DELETED-STORAGE))')).untagged.slice(-1), [`* STATUS "INBOX" (DELETED-STORAGE ${deletedSize})`]);
+
+  // A backend that declares no resources gets no QUOTA, no quota commands and no DELETED-STORAGE.
+  const bare = await loggedInClient(t);
+  Object.defineProperty(bare.backend, 'quotaResources', { value: undefined });
+  const bareCaps = (await bare.client.command('b1', 'CAPABILITY')).untagged[0]!.split(' ');
+  t.false(bareCaps.some((cap) => cap.startsWith('QUOTA')));
+  t.regex((await bare.client.command('b2', 'GETQUOTAROOT INBOX')).tagged, /^b2 BAD/);
+  t.regex((await bare.client.command('b3', 'STATUS INBOX (DELETED-STORAGE)')).tagged, /^b3 BAD/);
+});
+
 test('FETCH (CHANGEDSINCE) returns only changed messages, with MODSEQ; UID FETCH (CHANGEDSINCE VANISHED) reports expunges', async (t) => {
   const { client, backend } = await selectedClient(t, 4);
   const inbox = backend.mailbox(user, 'INBOX');

@@ -19,7 +19,7 @@ import { bad } from '../errors.ts';
 import { bodyFromStructure } from '../fetch/body.ts';
 import { parseFetchItems, type FetchItem } from '../fetch/items.ts';
 import { formatDateTime } from '../protocol/dates.ts';
-import { ResponseBuilder } from '../protocol/encode.ts';
+import { discardBodies, releaseSource, ResponseBuilder } from '../protocol/encode.ts';
 import { ParseError } from '../protocol/parser.ts';
 import type { SequenceSet } from '../protocol/sequence.ts';
 import { formatUidSet, uidSetFromSorted, uidSetHas } from '../uid-set.ts';
@@ -111,45 +111,51 @@ function fetchCommandFor(uid: boolean) {
           response.raw(first ? text : ' ' + text);
           first = false;
         };
-        const rendered = new Set(items.map((item) => item.type));
-        for (const item of items) {
+        const renderItem = async (item: FetchItem): Promise<void> => {
           switch (item.type) {
             case 'UID':
-              next(`UID ${message.uid}`);
-              break;
+              return next(`UID ${message.uid}`);
             case 'FLAGS':
-              next(`FLAGS (${(view.isRecent(message.uid) ? ['\\Recent', ...flags] : flags).join(' ')})`);
-              break;
+              return next(`FLAGS (${(view.isRecent(message.uid) ? ['\\Recent', ...flags] : flags).join(' ')})`);
             case 'INTERNALDATE':
-              next(`INTERNALDATE "${formatDateTime(message.internalDate)}"`);
-              break;
+              return next(`INTERNALDATE "${formatDateTime(message.internalDate)}"`);
             case 'RFC822.SIZE':
-              next(`RFC822.SIZE ${message.size}`);
-              break;
+              return next(`RFC822.SIZE ${message.size}`);
             case 'MODSEQ':
-              next(`MODSEQ (${modseq})`);
-              break;
+              return next(`MODSEQ (${modseq})`);
             case 'ENVELOPE':
               next('ENVELOPE ');
               response.value(await message.envelope());
-              break;
+              return;
             case 'BODYSTRUCTURE':
               next('BODYSTRUCTURE ');
               response.value(await message.bodyStructure());
-              break;
+              return;
             case 'BODY':
               next('BODY ');
               response.value(bodyFromStructure(await message.bodyStructure()));
-              break;
+              return;
             case 'section': {
               const source = await message.section(item.section);
               next(`${item.label} `);
               const length = item.section.range ? Math.min(source.length, item.section.range.count) : source.length;
-              if (length === 0) response.raw('""');
-              else response.literal(length, source.stream);
-              break;
+              if (length > 0) {
+                response.literal(length, source.stream);
+              } else {
+                releaseSource(source.stream);
+                response.raw('""');
+              }
+              return;
             }
           }
+        };
+        const rendered = new Set(items.map((item) => item.type));
+        try {
+          for (const item of items) await renderItem(item);
+        } catch (error) {
+          // Sections opened for this response so far will never be written: release them now.
+          discardBodies(response.parts);
+          throw error;
         }
         // RFC 3501 §6.4.5: flags changed by the implicit \Seen are reported;
         // with CONDSTORE, UID and MODSEQ go with them (RFC 7162 §3.1).

@@ -38,14 +38,14 @@ function parseSelection(list: ArgReader): ListArgs['select'] {
   return select;
 }
 
-function parseReturn(list: ArgReader): ListArgs['returns'] {
+function parseReturn(list: ArgReader, session: Session): ListArgs['returns'] {
   const returns: ListArgs['returns'] = { subscribed: false, children: false, specialUse: false, status: null };
   while (!list.atEnd()) {
     const option = list.atom('return option').toUpperCase();
     if (option === 'SUBSCRIBED') returns.subscribed = true;
     else if (option === 'CHILDREN') returns.children = true;
     else if (option === 'SPECIAL-USE') returns.specialUse = true;
-    else if (option === 'STATUS') returns.status = parseStatusItems(list.list('status items'));
+    else if (option === 'STATUS') returns.status = parseStatusItems(list.list('status items'), session);
     else throw new ParseError(`unknown LIST return option ${option.slice(0, 30)}`);
   }
   return returns;
@@ -76,7 +76,7 @@ export const listCommand = defineCommand({
     if (!args.atEnd()) {
       if (args.atom('RETURN').toUpperCase() !== 'RETURN') throw new ParseError('expected RETURN');
       extended = true;
-      returns = parseReturn(args.list('return options'));
+      returns = parseReturn(args.list('return options'), session);
     }
     args.end();
     return { extended, reference, patterns, select, returns };

@@ -9,7 +9,7 @@ export const statusCommand = defineCommand({
   states: authenticatedStates,
   parse(args, session) {
     const mailbox = args.mailbox('mailbox', session.separator);
-    const items = parseStatusItems(args.list('status items'));
+    const items = parseStatusItems(args.list('status items'), session);
     args.end();
     return { mailbox, items };
   },

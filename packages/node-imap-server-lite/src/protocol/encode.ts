@@ -22,6 +22,22 @@ export interface LiteralBody {
 
 export type OutPart = Buffer | LiteralBody;
 
+/**
+ * Destroys the streams of literal bodies that will not be written (the
+ * connection closed, or the response was abandoned half-built), so that the
+ * files or other resources behind them are released at once, not by the
+ * garbage collector.
+ */
+export function discardBodies(parts: readonly OutPart[]): void {
+  for (const part of parts) if (!Buffer.isBuffer(part)) releaseSource(part.source);
+}
+
+/** Destroys a stream that will not be read (a Buffer or a plain iterable holds nothing to release). */
+export function releaseSource(source: unknown): void {
+  const stream = source as { destroy?: (error?: Error) => void; destroyed?: boolean } | null;
+  if (stream && typeof stream.destroy === 'function' && !stream.destroyed) stream.destroy();
+}
+
 /** Values the backend gives for ENVELOPE and BODYSTRUCTURE: strings, numbers, NIL, and lists of these. */
 export type ImapValue = string | number | null | Buffer | readonly ImapValue[];
 

@@ -14,12 +14,17 @@
 // - A literal that is too large is refused before the "+" is sent (NO [TOOBIG]);
 //   the half-read command is dropped, and when the literal was non-synchronizing
 //   (the client sends it anyway) its octets and the rest of its command are
-//   read and discarded, so that the next command starts clean.
+//   read and discarded without being kept, so that the next command starts
+//   clean. A non-synchronizing literal over `maxNonSyncLiteral` (4096 before
+//   login, where LITERAL- is advertised) is answered BAD [TOOBIG] the same way
+//   (RFC 7888 §4 choice 1, §5).
 // - Memory is bounded: a line is at most `maxLineLength`, a kept literal at most
 //   `maxLiteralSize`, a whole command at most `maxCommandSize`; APPEND's message
-//   is pushed into a Readable whose back-pressure pauses the socket. Whenever
-//   unprocessed input remains, the host is asked to pause the socket, so at
-//   most one socket chunk waits here.
+//   (only when `streamMessages`, i.e. after login) is pushed into a Readable
+//   whose back-pressure pauses the socket. Whenever unprocessed input remains,
+//   the host is asked to pause the socket, so at most one socket chunk waits
+//   here. The limits are the session's for its state (`setLimits`: small
+//   before login); `bufferedBytes` tells what the reader holds.
 
 import { Readable } from 'node:stream';
 import { CommandParser, ParseError, isTagByte, type IncomingMessageLiteral, type ParsedCommand, type StreamNode } from './parser.ts';
@@ -33,11 +38,20 @@ export interface ReaderLimits {
   maxCommandSize: number;
   /** Octets in one APPEND message (APPENDLIMIT, RFC 7889). */
   appendLimit: number;
+  /**
+   * Where LITERAL- is advertised, 4096: a larger non-synchronizing literal is
+   * a client error, answered BAD (RFC 7888 §5). Unset under LITERAL+: a
+   * non-synchronizing literal is then limited like any other.
+   */
+  maxNonSyncLiteral?: number;
+  /** Whether APPEND's message literal is streamed to the command (after login); otherwise it is an ordinary literal under `maxLiteralSize`. Default true. */
+  streamMessages?: boolean;
 }
 
+/** `size`: the octets of the command as it was read (its lines and kept literals), for the session's parse-ahead budget. */
 export type ReaderEntry =
-  | { type: 'command'; command: ParsedCommand; message?: MessageLiteral }
-  | { type: 'reject'; tag: string; status: 'BAD' | 'NO'; code?: string; text: string };
+  | { type: 'command'; command: ParsedCommand; message?: MessageLiteral; size: number }
+  | { type: 'reject'; tag: string; status: 'BAD' | 'NO'; code?: string; text: string; size: number };
 
 export interface ReaderHost {
   deliver(entry: ReaderEntry): void;
@@ -134,8 +148,25 @@ export class CommandReader {
 
   constructor(
     private readonly host: ReaderHost,
-    private readonly limits: ReaderLimits,
+    private limits: ReaderLimits,
   ) {}
+
+  /** Applies other limits from the next command on (the session's after login). */
+  setLimits(limits: ReaderLimits): void {
+    this.limits = limits;
+  }
+
+  /**
+   * Octets held here now: input not yet parsed, the line being collected, and
+   * the command being assembled (its lines and the literal octets received).
+   * A streamed APPEND message is not counted: its stream's buffer is bounded
+   * by back-pressure.
+   */
+  get bufferedBytes(): number {
+    const state = this.state;
+    const awaited = state.kind === 'literal' ? state.remaining : 0;
+    return this.buffer.length + this.lineLength + Math.max(0, this.commandBytes - awaited);
+  }
 
   push(chunk: Buffer): void {
     if (this.closed) return;
@@ -346,8 +377,9 @@ export class CommandReader {
         this.resetCommand();
         return true;
       }
+      const size = this.commandBytes;
       this.resetCommand();
-      this.host.deliver({ type: 'command', command });
+      this.host.deliver({ type: 'command', command, size });
       if (this.host.isBarrier(command.name)) this.stopped = true;
       return true;
     }
@@ -368,14 +400,22 @@ export class CommandReader {
       const node: StreamNode = { kind: 'stream', literal };
       parser.addLiteral(node);
       const command: ParsedCommand = { tag, name: parser.name!, args: closeOpenLists(parser) };
+      const size = this.commandBytes;
       this.resetCommand();
       this.state = marker.sync ? { kind: 'await-accept', literal } : marker.size === 0 ? { kind: 'after-stream', literal } : { kind: 'stream', literal };
       if (!marker.sync) literal.accepted = true;
-      this.host.deliver({ type: 'command', command, message: literal });
+      this.host.deliver({ type: 'command', command, message: literal, size });
+      return true;
+    }
+    const nonSyncLimit = this.limits.maxNonSyncLiteral;
+    if (nonSyncLimit !== undefined && !marker.sync && marker.size > nonSyncLimit) {
+      // The client broke LITERAL- (RFC 7888 §5): BAD, and its octets are skipped (§4, choice 1).
+      this.reject(tag, 'BAD', 'TOOBIG', `Non-synchronizing literal too large (LITERAL- allows ${nonSyncLimit} octets)`);
+      this.dropCommand(line);
       return true;
     }
     if (marker.size > this.limits.maxLiteralSize || this.commandBytes + marker.size > this.limits.maxCommandSize) {
-      this.reject(tag, 'NO', 'TOOBIG', `Literal too large (the limit is ${Math.min(this.limits.maxLiteralSize, this.limits.maxCommandSize)} octets)`);
+      this.reject(tag, 'NO', 'TOOBIG', `Literal too large (the limit is ${Math.min(this.limits.maxLiteralSize, this.limits.maxCommandSize)} octets${this.limits.streamMessages === false ? ' before login' : ''})`);
       this.dropCommand(line);
       return true;
     }
@@ -470,7 +510,7 @@ export class CommandReader {
   }
 
   private isMessageLiteral(parser: CommandParser): boolean {
-    if (parser.name !== 'APPEND') return false;
+    if (parser.name !== 'APPEND' || this.limits.streamMessages === false) return false;
     const top = parser.topLevel;
     if (parser.depth === 0) return top.length >= 1;
     // APPEND mailbox [flags] [date] UTF8 (~{n}) — RFC 6855 §4.
@@ -492,7 +532,7 @@ export class CommandReader {
   }
 
   private reject(tag: string, status: 'BAD' | 'NO', code: string | undefined, text: string): void {
-    this.host.deliver({ type: 'reject', tag, status, code, text });
+    this.host.deliver({ type: 'reject', tag, status, code, text, size: tag.length + text.length });
   }
 
   private tagOf(line: Buffer): string {

@@ -8,15 +8,20 @@
 //   ends short is padded with spaces and one that runs long is cut, and either
 //   is reported through `onBodyError`, because a wrong count would desynchronise
 //   the client for the rest of the connection.
+// - Every literal body handed to `send()` is either read to its end or
+//   destroyed: when the connection closes, the streams of queued responses
+//   and the unread rest of the one being written are destroyed, so the files
+//   behind them are closed at once.
 // - Back-pressure: `send()` resolves at once while little is queued and the
 //   socket is not full (so that many small responses go out in one write);
 //   otherwise only when its octets are in the socket and the socket's buffer is
 //   below its high-water mark. Callers await it, so a slow reader slows the
 //   command that writes to it instead of growing a buffer here: at most
-//   `queueLimit` octets of text wait here, plus the response being written.
+//   `queueLimit` octets of text wait here (small before login, see
+//   `setQueueLimit`), plus the response being written.
 
 import type { Duplex } from 'node:stream';
-import type { OutPart } from './encode.ts';
+import { discardBodies, type OutPart } from './encode.ts';
 
 export class ConnectionClosedError extends Error {
   constructor() {
@@ -28,8 +33,8 @@ export class ConnectionClosedError extends Error {
 /** Text responses waiting in the queue are joined up to this many octets per write. */
 const batchLimit = 64 * 1024;
 
-/** Queued text up to which `send()` resolves without waiting for the write. */
-const queueLimit = 256 * 1024;
+/** Queued text up to which `send()` resolves without waiting for the write (the default; see setQueueLimit). */
+export const defaultQueueLimit = 256 * 1024;
 
 interface Pending {
   parts: OutPart[];
@@ -52,6 +57,7 @@ export class ResponseWriter {
   private blocked = false;
   private corked = false;
   private idleWaiters: (() => void)[] = [];
+  private queueLimit = defaultQueueLimit;
   /** Octets written, for tests and logs. */
   written = 0;
 
@@ -73,12 +79,25 @@ export class ResponseWriter {
     return this.closedError !== null;
   }
 
+  /** How much queued text `send()` accepts without waiting (the session keeps it small before login). */
+  setQueueLimit(octets: number): void {
+    this.queueLimit = octets;
+  }
+
+  /** Octets held for this connection: text queued here, and what the socket has not yet handed to the kernel. */
+  get bufferedBytes(): number {
+    return this.queuedBytes + (this.socket.writableLength ?? 0);
+  }
+
   send(parts: OutPart[]): Promise<void> {
-    if (this.closedError) return Promise.reject(this.closedError);
+    if (this.closedError) {
+      discardBodies(parts);
+      return Promise.reject(this.closedError);
+    }
     const size = parts.reduce((sum, part) => sum + (Buffer.isBuffer(part) ? part.length : 0), 0);
     return new Promise((resolve, reject) => {
       // A response with a streamed body always waits: its stream is read here.
-      const early = !this.blocked && this.queuedBytes + size <= queueLimit && parts.every((part) => Buffer.isBuffer(part));
+      const early = !this.blocked && this.queuedBytes + size <= this.queueLimit && parts.every((part) => Buffer.isBuffer(part));
       this.queuedBytes += size;
       this.queue.push({ parts, size, resolve: early ? ignore : resolve, reject: early ? ignore : reject });
       if (early) resolve();
@@ -95,7 +114,10 @@ export class ResponseWriter {
   /** Fails every queued response; later sends fail at once. */
   close(): void {
     if (!this.closedError) this.closedError = new ConnectionClosedError();
-    for (const item of this.queue.splice(0)) item.reject(this.closedError);
+    for (const item of this.queue.splice(0)) {
+      discardBodies(item.parts);
+      item.reject(this.closedError);
+    }
     for (const waiter of this.drainWaiters.splice(0)) waiter();
   }
 
@@ -135,17 +157,31 @@ export class ResponseWriter {
   }
 
   private async writeParts(parts: OutPart[]): Promise<void> {
+    let done = 0;
+    try {
+      await this.writeEach(parts, () => done++);
+    } finally {
+      // Whatever was not written to its end (the connection closed) is released.
+      if (done < parts.length) discardBodies(parts.slice(done));
+    }
+  }
+
+  /** Writes the parts in order; `finished` is called as each part is fully written. */
+  private async writeEach(parts: OutPart[], finished: () => void): Promise<void> {
     // Consecutive text parts are joined into one write.
     let text: Buffer[] = [];
+    let pendingText = 0;
     const flushText = async () => {
       if (text.length === 0) return;
       const joined = text.length === 1 ? text[0]! : Buffer.concat(text);
       text = [];
       await this.write(joined);
+      for (; pendingText > 0; pendingText--) finished();
     };
     for (const part of parts) {
       if (Buffer.isBuffer(part)) {
         text.push(part);
+        pendingText++;
         continue;
       }
       await flushText();
@@ -183,6 +219,7 @@ export class ResponseWriter {
           await this.write(piece);
         }
       }
+      finished();
       if (failure) this.onBodyError(failure);
     }
     await flushText();

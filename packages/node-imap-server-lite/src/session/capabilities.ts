@@ -4,14 +4,15 @@
 //
 // The list depends on the connection: STARTTLS only on a plain connection
 // that can upgrade, LOGINDISABLED and no AUTH= before the connection is secure,
-// QUOTA only when the backend answers quota questions.
+// QUOTA only when the backend answers quota questions, with the resources it
+// declares (RFC 9208 §5: advertising QUOTA=RES-MESSAGE promises a message
+// count and limit).
 
 import type { ResolvedOptions } from '../options.ts';
 
 /** Capabilities every session has, in the order they are listed. */
 export const baseCapabilities = [
   'IMAP4rev1', // RFC 3501
-  'LITERAL+', // RFC 7888
   'SASL-IR', // RFC 4959
   'ID', // RFC 2971
   'ENABLE', // RFC 5161
@@ -43,15 +44,27 @@ export interface CapabilityContext {
 
 export function capabilityList(options: ResolvedOptions, context: CapabilityContext): string[] {
   const list: string[] = [...baseCapabilities];
+  // RFC 7888 §5: before login non-synchronizing literals are taken up to 4096
+  // octets only (LITERAL-); after login up to the literal limits (LITERAL+).
+  // Never both at once.
+  list.splice(1, 0, context.authenticated ? 'LITERAL+' : 'LITERAL-');
   if (options.utf8Accept) list.push('UTF8=ACCEPT'); // RFC 6855
   list.push(`APPENDLIMIT=${options.appendLimit}`); // RFC 7889
-  if (options.backend.getQuotaRoots && options.backend.getQuota) list.push('QUOTA', 'QUOTA=RES-STORAGE', 'QUOTA=RES-MESSAGE'); // RFC 9208
+  const quota = quotaResources(options);
+  if (quota.length > 0) list.push('QUOTA', ...quota.map((name) => `QUOTA=RES-${name}`)); // RFC 9208 §3.1, §5
   if (!context.authenticated) {
     if (options.tls && !context.tlsActive) list.push('STARTTLS'); // RFC 3501 §6.2.1
     if (context.secure) list.push('AUTH=PLAIN'); // RFC 4616
     else list.push('LOGINDISABLED'); // RFC 3501 §6.2.3
   }
   return list;
+}
+
+/** The quota resources advertised: those the backend declares, when it also answers GETQUOTA and GETQUOTAROOT. */
+export function quotaResources(options: ResolvedOptions): readonly string[] {
+  const backend = options.backend;
+  if (!backend.getQuotaRoots || !backend.getQuota || !backend.quotaResources) return [];
+  return [...new Set(backend.quotaResources)];
 }
 
 /** Extensions ENABLE can turn on (RFC 5161 §3.1). */

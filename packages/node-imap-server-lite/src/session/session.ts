@@ -17,6 +17,11 @@
 //   and MODSEQ (RFC 7162 §3.1); once QRESYNC is enabled, expunges are sent as
 //   VANISHED (RFC 7162 §3.2.10).
 // - Nothing here knows storage: every question about mail goes to the backend.
+// - Before login the limits are small (options.preAuth): the reader takes
+//   literals of 4096 octets at most (LITERAL- is advertised, RFC 7888 §5),
+//   parses ahead a few KiB, and the writer queues a few KiB for a client that
+//   does not read. LOGIN and AUTHENTICATE are barriers, so the commands after
+//   them are read under the limits of the state they lead to.
 
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -25,19 +30,23 @@ import { BackendError, type MailboxChange, type SessionContext } from '../backen
 import { commandTable } from '../commands/index.ts';
 import type { CommandResult, ImapCommand, SessionState } from '../commands/types.ts';
 import { CommandError } from '../errors.ts';
-import type { ResolvedOptions } from '../options.ts';
+import { literalMinusLimit, type ResolvedOptions } from '../options.ts';
 import { ArgReader, systemFlags } from '../protocol/args.ts';
 import { ResponseBuilder, safeText, type OutPart } from '../protocol/encode.ts';
 import { ParseError } from '../protocol/parser.ts';
-import { CommandReader, type ReaderEntry } from '../protocol/reader.ts';
+import { CommandReader, type ReaderEntry, type ReaderLimits } from '../protocol/reader.ts';
 import { encodeMailboxUtf7 } from '../protocol/utf7.ts';
-import { ConnectionClosedError, ResponseWriter } from '../protocol/writer.ts';
+import { ConnectionClosedError, defaultQueueLimit, ResponseWriter } from '../protocol/writer.ts';
 import { formatUidSet, uidSetFromSorted, uidSetIsEmpty, uidSetIntersect, type UidSet } from '../uid-set.ts';
 import { capabilityList } from './capabilities.ts';
 import { SelectedMailbox } from './selected.ts';
 
-/** Commands after which the reader stops until they finish: what follows them is not a command. */
-const barriers = new Set(['IDLE', 'AUTHENTICATE', 'STARTTLS', 'LOGOUT']);
+/**
+ * Commands after which the reader stops until they finish: what follows them
+ * is not a command (IDLE's DONE, SASL responses, a TLS handshake), or is read
+ * under other limits (after LOGIN).
+ */
+const barriers = new Set(['IDLE', 'AUTHENTICATE', 'STARTTLS', 'LOGOUT', 'LOGIN']);
 const systemFlagSet = new Set<string>(systemFlags);
 
 export interface SessionHooks {
@@ -70,6 +79,10 @@ export class Session {
 
   private socket: Socket | TLSSocket;
   private readonly queue: ReaderEntry[] = [];
+  /** Octets of the commands in `queue` (the parse-ahead budget). */
+  private queuedBytes = 0;
+  /** The most this session has held at once (reader, queue, writer), for tests and health reports. */
+  peakBufferedBytes = 0;
   private running = false;
   private closed = false;
   private unwatch: (() => void) | null = null;
@@ -77,7 +90,9 @@ export class Session {
   private timer: NodeJS.Timeout | null = null;
   private readonly onData = (chunk: Buffer) => {
     this.touch();
+    this.noteBuffered(chunk.length);
     this.reader.push(chunk);
+    this.noteBuffered();
   };
   private readonly onEnd = () => this.close();
   private readonly onError = (error: Error) => {
@@ -102,7 +117,7 @@ export class Session {
       {
         deliver: (entry) => this.deliver(entry),
         continuation: (text) => this.send([Buffer.from(`+ ${text}\r\n`)]).catch(() => {}),
-        hasRoom: () => this.queue.length < this.options.maxPendingCommands,
+        hasRoom: () => this.queue.length < this.options.maxPendingCommands && this.queuedBytes < (this.state === 'not-authenticated' ? this.options.preAuth.maxPendingBytes : this.options.maxPendingBytes),
         allowLiteral8: () => this.options.utf8Accept,
         isBarrier: (name) => barriers.has(name),
         pauseInput: () => this.socket.pause(),
@@ -110,14 +125,37 @@ export class Session {
           if (!this.closed) this.socket.resume();
         },
       },
-      {
-        maxLineLength: options.maxLineLength,
-        maxLiteralSize: options.maxLiteralSize,
-        maxCommandSize: options.maxCommandSize,
-        appendLimit: options.appendLimit,
-      },
+      this.readerLimits(),
     );
+    this.writer.setQueueLimit(options.preAuth.maxQueuedOutput);
     this.attach(socket);
+  }
+
+  /** The reader's limits for the current state: small and LITERAL- before login. */
+  private readerLimits(): ReaderLimits {
+    const options = this.options;
+    if (this.state === 'not-authenticated') {
+      return {
+        maxLineLength: Math.min(options.maxLineLength, options.preAuth.maxLineLength),
+        maxLiteralSize: literalMinusLimit,
+        maxNonSyncLiteral: literalMinusLimit,
+        maxCommandSize: Math.min(options.maxCommandSize, options.preAuth.maxCommandSize),
+        appendLimit: options.appendLimit,
+        streamMessages: false,
+      };
+    }
+    return { maxLineLength: options.maxLineLength, maxLiteralSize: options.maxLiteralSize, maxCommandSize: options.maxCommandSize, appendLimit: options.appendLimit };
+  }
+
+  /** Octets this session holds now: unparsed input and the command being read, commands parsed ahead, output not yet sent. */
+  get bufferedBytes(): number {
+    return this.reader.bufferedBytes + this.queuedBytes + this.writer.bufferedBytes;
+  }
+
+  /** `extra`: octets about to be handed over (a socket chunk) that are already in memory. */
+  private noteBuffered(extra = 0): void {
+    const now = this.bufferedBytes + extra;
+    if (now > this.peakBufferedBytes) this.peakBufferedBytes = now;
   }
 
   get backend() {
@@ -153,7 +191,9 @@ export class Session {
   // ---- output ----
 
   send(parts: OutPart[]): Promise<void> {
-    return this.writer.send(parts);
+    const sent = this.writer.send(parts);
+    this.noteBuffered();
+    return sent;
   }
 
   /** `* text` */
@@ -178,6 +218,8 @@ export class Session {
 
   private deliver(entry: ReaderEntry): void {
     this.queue.push(entry);
+    this.queuedBytes += entry.size;
+    this.noteBuffered();
     // Run from a fresh task: the reader is in the middle of its own loop.
     queueMicrotask(() => void this.pump());
   }
@@ -188,6 +230,7 @@ export class Session {
     try {
       while (!this.closed && this.queue.length > 0) {
         const entry = this.queue.shift()!;
+        this.queuedBytes -= entry.size;
         this.reader.kick();
         try {
           await this.execute(entry);
@@ -467,6 +510,9 @@ export class Session {
     this.ctx = { id: this.id, user, remoteAddress: this.remoteAddress, secure: this.secure };
     this.username = username;
     this.state = 'authenticated';
+    // LOGIN and AUTHENTICATE are barriers: nothing after them was read yet.
+    this.reader.setLimits(this.readerLimits());
+    this.writer.setQueueLimit(defaultQueueLimit);
     this.log('info', 'login', { user: username, mechanism });
     this.hooks.emit('authSuccess', { sessionId: this.id, remoteAddress: this.remoteAddress, username, mechanism });
     this.touch();

@@ -76,6 +76,8 @@ export class MemoryBackend implements ImapBackend<MemoryAccount, MemoryMailbox> 
   readonly accounts = new Map<string, MemoryAccount>();
   /** Every call, for tests that check what the library asked. */
   readonly calls: string[] = [];
+  /** Octets are counted and limited; there is no message-count limit, so MESSAGE is not offered. */
+  readonly quotaResources = ['STORAGE'] as const;
 
   constructor(readonly options: MemoryBackendOptions = {}) {
     if (options.search) this.search = this.searchImpl;
@@ -262,6 +264,7 @@ export class MemoryBackend implements ImapBackend<MemoryAccount, MemoryMailbox> 
       highestModseq: mailbox.highestModseq,
       size: mailbox.messages.reduce((sum, m) => sum + m.raw.length, 0),
       deleted: mailbox.messages.filter((m) => m.flags.includes('\\Deleted')).length,
+      deletedStorage: () => mailbox.messages.filter((m) => m.flags.includes('\\Deleted')).reduce((sum, m) => sum + m.raw.length, 0),
     };
   }
 
