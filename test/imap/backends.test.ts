@@ -9,7 +9,7 @@ import { backendKinds, password, sampleMessage, startBackendServer, user, type B
 
 async function loggedIn(t: ExecutionContext, port: number): Promise<RawClient> {
   const client = await RawClient.connect(t, port);
-  await client.login();
+  await client.login(user, password);
   return client;
 }
 

@@ -10,6 +10,7 @@ import { memoryLogger } from '../../services/core/log.ts';
 import { createBodyAnalyzer } from '../../services/delivery/analyzer.ts';
 import { StoreBackend } from '../../services/imap/backend.ts';
 import { Store } from '../../services/store/index.ts';
+import { testPassword } from '../helpers/accounts.ts';
 import { tempDataDir } from '../helpers/data-dir.ts';
 import { appendRaw } from '../helpers/mail.ts';
 
@@ -17,7 +18,7 @@ export type BackendKind = 'memory' | 'store';
 export const backendKinds: readonly BackendKind[] = ['memory', 'store'];
 
 export const user = 'alice@example.test';
-export const password = 'secret';
+export const password = testPassword;
 
 export interface BackendServer {
   kind: BackendKind;

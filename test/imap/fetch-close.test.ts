@@ -3,31 +3,13 @@
 // being streamed and the ones queued behind them alike.
 
 import test from 'ava';
-import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { connect } from 'node:net';
+import { testPassword } from '../helpers/accounts.ts';
 import { appendRaw } from '../helpers/mail.ts';
+import { openFilesUnder } from '../helpers/open-files.ts';
+import { until } from '../hw/until.ts';
 import { addFamily, startServices } from '../helpers/services.ts';
-
-/** Descriptors of this process (the services run in it) open on files under `folder`. */
-function openFilesUnder(folder: string): number {
-  let count = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(folder + '/')) count++;
-    } catch {
-      // closed while we looked
-    }
-  }
-  return count;
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 function largeMessage(n: number): string {
   const text = `${'x'.repeat(998)}\r\n`.repeat(2048);
@@ -65,7 +47,7 @@ test('FETCH of large messages by a client that closes without reading leaves no 
   await addFamily(env.services);
   const messages = realpathSync(env.services.store.paths.messages);
   for (let n = 1; n <= 6; n++) await appendRaw(env.services.store, 'alice@example.test', 'INBOX', largeMessage(n));
-  t.is(openFilesUnder(messages), 0);
+  t.is(openFilesUnder(messages).length, 0);
 
   const socket = connect(env.ports.imap!, '127.0.0.1');
   socket.on('error', () => {});
@@ -73,11 +55,11 @@ test('FETCH of large messages by a client that closes without reading leaves no 
   await new Promise((resolve) => socket.once('connect', resolve));
   // Read nothing: the answers pile up until the socket is full.
   socket.pause();
-  socket.write('a LOGIN alice@example.test secret\r\nb SELECT INBOX\r\nc FETCH 1:6 (BODY.PEEK[1] BODY.PEEK[2] BODY.PEEK[])\r\n');
-  await until(() => openFilesUnder(messages) > 0, 'the server to open message files for the FETCH');
-  t.log(`message files open while the answer is stuck: ${openFilesUnder(messages)}`);
+  socket.write(`a LOGIN alice@example.test ${testPassword}\r\nb SELECT INBOX\r\nc FETCH 1:6 (BODY.PEEK[1] BODY.PEEK[2] BODY.PEEK[])\r\n`);
+  await until(() => openFilesUnder(messages).length > 0, 'the server to open message files for the FETCH');
+  t.log(`message files open while the answer is stuck: ${openFilesUnder(messages).length}`);
   socket.destroy();
-  await until(() => openFilesUnder(messages) === 0, 'every message file to be closed after the client went away');
+  await until(() => openFilesUnder(messages).length === 0, 'every message file to be closed after the client went away');
   // Warnings are emitted on the next tick: let them arrive.
   await new Promise((resolve) => setImmediate(resolve));
   t.deepEqual(closedByGc, []);
