@@ -1,4 +1,5 @@
 import { configValue, findSetting, formatSetting, loadConfig, resetSetting, schema, storeSetting } from '../../services/config/index.ts';
+import { markSettingsChanged } from '../../services/core/run-files.ts';
 import { printJson, table, UsageError, type CommandGroup } from '../command.ts';
 
 export const configCommands: CommandGroup = {
@@ -20,8 +21,9 @@ export const configCommands: CommandGroup = {
       usage: 'config set KEY VALUE',
       summary: 'store a value; it takes effect at the next start',
       positionals: [2, 2],
-      run({ args, openStore, io }) {
+      run({ args, openStore, io, dataDir }) {
         const value = storeSetting(openStore(), args[0]!, args[1]!);
+        markSettingsChanged(dataDir);
         io.stdout(`${args[0]} = ${formatSetting(args[0]!, value)} (takes effect when Mailnest next starts)\n`);
       },
     },
@@ -29,8 +31,9 @@ export const configCommands: CommandGroup = {
       usage: 'config unset KEY',
       summary: 'forget the stored value, so the default applies',
       positionals: [1, 1],
-      run({ args, openStore, io }) {
+      run({ args, openStore, io, dataDir }) {
         const removed = resetSetting(openStore(), args[0]!);
+        if (removed) markSettingsChanged(dataDir);
         io.stdout(removed ? `${args[0]} is back to its default\n` : `${args[0]} had no stored value\n`);
       },
     },
@@ -39,9 +42,10 @@ export const configCommands: CommandGroup = {
       summary: 'forget every stored setting (the factory reset; accounts and mail are kept)',
       options: { all: { type: 'boolean' } },
       positionals: [0, 0],
-      run({ options, openStore, io }) {
+      run({ options, openStore, io, dataDir }) {
         if (!options.all) throw new UsageError('config reset forgets every stored setting; confirm with --all (to reset one, use config unset KEY)');
         const count = openStore().settings.clear();
+        if (count > 0) markSettingsChanged(dataDir);
         io.stdout(`forgot ${count} stored setting${count === 1 ? '' : 's'}; defaults apply from the next start\n`);
       },
     },
