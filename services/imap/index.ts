@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { createSecureContext, createServer as createTlsServer, type SecureContext } from 'node:tls';
 import { ImapServer } from 'node-imap-server-lite';
 import type { AuthEvents } from '../core/auth-events.ts';
+import { isLoopback } from '../core/connection-log.ts';
 import { closeAll, listenAll } from '../core/listen.ts';
 import type { Logger } from '../core/log.ts';
 import type { Service, ServiceHealth, ServiceState } from '../core/service.ts';
@@ -53,6 +54,8 @@ export class ImapService implements Service {
       id: { name: 'Mailnest', vendor: 'Mailnest' },
       tls: secureContext,
       appendLimit: options.maxMessageBytes,
+      // The supervisor's greeting probe comes from loopback (firmware/probes.ts).
+      mayBeProbe: isLoopback,
       logger: options.logger,
       ...(options.authFailureDelayMs !== undefined ? { authFailureDelayMs: options.authFailureDelayMs } : {}),
     });

@@ -5,6 +5,7 @@
 
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { AuthEvents } from '../core/auth-events.ts';
+import { ConnectionLog } from '../core/connection-log.ts';
 import type { Logger } from '../core/log.ts';
 import { closeAll, listenAll } from '../core/listen.ts';
 import type { Service, ServiceHealth, ServiceState } from '../core/service.ts';
@@ -54,6 +55,8 @@ export class SmtpService implements Service {
   private servers: SMTPServer[] = [];
   private listening: string[] = [];
   private readonly resolutions = new WeakMap<SMTPServerAddress, Resolution>();
+  /** Each session's connect/disconnect lines and the messages it delivered. */
+  private readonly connections = new WeakMap<SMTPServerSession, { log: ConnectionLog; messages: number }>();
   private inFlight = new Set<Promise<unknown>>();
   private delivered = 0;
   private rejected = 0;
@@ -145,23 +148,35 @@ export class SmtpService implements Service {
       disableReverseLookup: true,
       logger: false,
       onConnect: (session, callback) => {
-        this.options.logger.info('connect', { cid: session.id, client: session.remoteAddress });
+        this.connections.set(session, { log: new ConnectionLog(this.options.logger, session.id, session.remoteAddress), messages: 0 });
         callback();
       },
       onClose: (session) => {
-        this.options.logger.debug('disconnect', { cid: session.id });
+        const connection = this.connections.get(session);
+        if (!connection) return;
+        // The probe only reads the greeting and says QUIT; EHLO or TLS is a client.
+        if (session.openingCommand || (session.secure && !this.options.implicitTls)) connection.log.active();
+        connection.log.end({ user: this.userOf(session)?.address, messages: connection.messages });
       },
       onAuth: (auth, session, callback) => {
+        this.connections.get(session)?.log.active();
         this.authenticate(auth.username ?? '', auth.password ?? '', session).then(
           (user) => callback(null, { user }),
           (error: Error) => callback(error),
         );
       },
-      onMailFrom: (address, session, callback) => callback(this.checkSender(address, session)),
+      onMailFrom: (address, session, callback) => {
+        this.connections.get(session)?.log.active();
+        callback(this.checkSender(address, session));
+      },
       onRcptTo: (address, session, callback) => callback(this.checkRecipient(address, session)),
       onData: (stream, session, callback) => {
         const work = this.receive(stream, session).then(
-          (reply) => callback(null, reply),
+          (reply) => {
+            const connection = this.connections.get(session);
+            if (connection) connection.messages += 1;
+            callback(null, reply);
+          },
           (error: Error) => callback(error),
         );
         this.inFlight.add(work);
