@@ -13,6 +13,13 @@
 // - settings-changed: touched (its content is the time) by every command that
 //   changes a stored setting, so that a supervisor waiting on a bad setting
 //   tries again.
+// - config.json: the settings a running services process uses, which differ
+//   from the stored ones where `serve --KEY VALUE` or `--port-offset` said so,
+//   and its ports. Written once it runs, removed when it stops; `config list`
+//   believes it only while the process that wrote it still holds the data
+//   folder (serve.pid names it and it is alive):
+//     {"pid": 4211, "startedAt": "...", "settings": {"port-offset": 10000, ...},
+//      "sources": {"port-offset": "flag", "hostname": "stored", ...}, "ports": {"smtp": 10025, ...}}
 //
 // Invariants:
 // - Written atomically (temporary file, rename): a reader sees all of a file or none of it.
@@ -20,7 +27,7 @@
 //   loses the file, never the exit status or the command's result.
 // - run/ is made only inside a data folder that exists: a mistyped --data is not created for this.
 
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListenError } from './listen.ts';
 
@@ -74,4 +81,67 @@ export function clearStartError(dataDir: string): void {
   } catch {
     // a folder that cannot be written keeps the old file; the supervisor checks its pid
   }
+}
+
+export interface RunConfigFile {
+  pid: number;
+  startedAt: string;
+  /** Each setting's value in effect, by setting key, as JSON. */
+  settings: Record<string, unknown>;
+  /** Where each came from: flag, stored or default. */
+  sources: Record<string, string>;
+  /** Each service's port as configured (0: the system picked one). */
+  ports: Record<string, number>;
+}
+
+export function runConfigPath(dataDir: string): string {
+  return join(dataDir, 'run', 'config.json');
+}
+
+export function writeRunConfig(dataDir: string, record: Omit<RunConfigFile, 'pid' | 'startedAt'>, startedAt: Date): void {
+  const file: RunConfigFile = { pid: process.pid, startedAt: startedAt.toISOString(), ...record };
+  writeRunFile(dataDir, runConfigPath(dataDir), JSON.stringify(file, null, 2) + '\n');
+}
+
+/** Removes config.json if this process wrote it (a newer server's is left alone). */
+export function removeRunConfig(dataDir: string): void {
+  const path = runConfigPath(dataDir);
+  try {
+    if ((JSON.parse(readFileSync(path, 'utf8')) as Partial<RunConfigFile>).pid === process.pid) rmSync(path, { force: true });
+  } catch {
+    // none, or unreadable: a reader checks the pid anyway
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * What the server serving this data folder uses, or undefined when none runs:
+ * the file must name the pid serve.pid holds, and that process must be alive
+ * and (after a reboot a pid can be reused) a Mailnest.
+ */
+export function readRunConfig(dataDir: string): RunConfigFile | undefined {
+  let file: RunConfigFile;
+  let lockPid: number;
+  try {
+    file = JSON.parse(readFileSync(runConfigPath(dataDir), 'utf8')) as RunConfigFile;
+    lockPid = Number(readFileSync(join(dataDir, 'serve.pid'), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  if (!file || typeof file.pid !== 'number' || file.pid !== lockPid || typeof file.settings !== 'object' || !file.settings) return undefined;
+  if (!alive(file.pid)) return undefined;
+  try {
+    if (!readFileSync(`/proc/${file.pid}/cmdline`, 'utf8').includes('mailnest')) return undefined;
+  } catch {
+    // no /proc (or not ours to read): alive and named in serve.pid is enough
+  }
+  return { pid: file.pid, startedAt: String(file.startedAt ?? ''), settings: file.settings, sources: file.sources ?? {}, ports: file.ports ?? {} };
 }
