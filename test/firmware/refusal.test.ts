@@ -116,3 +116,14 @@ test('the factory reset is a way out of a refusal to start', async (t) => {
   t.true(existsSync(join(h.data, 'reset-ran')));
   await until(() => report(h.data).state === 'healthy' && report(h.data).startError === null, 'supervisor.json to forget the start error');
 });
+
+test('SIGHUP (retryNow) also tries again after recovery failed, and is refused in a healthy state', async (t) => {
+  const h = await startSupervisor(t, { behaviour: { crashStarts: 2 }, timings: { maxRestarts: 1, backoffBaseMs: 20 } });
+  await h.waitFor('failed');
+  const from = h.events.length;
+  t.true(h.supervisor.retryNow('SIGHUP'));
+  t.like(await h.waitFor('retry', undefined, { from }), { why: 'SIGHUP' });
+  await h.waitFor('healthy', undefined, { from });
+  t.false(h.supervisor.retryNow('SIGHUP'));
+  t.true(h.lines.some((l) => l.startsWith('info trying the services again after recovery failed why=SIGHUP')));
+});
