@@ -32,8 +32,10 @@ build: deps
 	node --import tsx scripts/build.ts
 
 # Development runs through the firmware supervisor, with simulated hardware (LED changes go to the log).
+# ARGS go on to the supervisor and so to serve, after the defaults, which they override:
+# make run ARGS="--port http=18080"   make run ARGS="--log-level debug --hostname mail.example.test"
 run: build
-	bin/mailnest firmware --data ./var --port-offset 10000 --listen 127.0.0.1
+	bin/mailnest firmware --data ./var --port-offset 10000 --listen 127.0.0.1 $(ARGS)
 
 typecheck: deps
 	$(NODE_BIN)/tsc --noEmit -p .

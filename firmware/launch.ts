@@ -30,6 +30,14 @@ export const standardPorts = {
 
 export type PortName = keyof typeof standardPorts;
 
+/**
+ * `serve`'s exit status when it refuses to start for a reason a restart cannot
+ * mend (a setting, a port in use or not allowed, a newer database, the data
+ * folder held by another Mailnest); the message is in <data>/run/start-error.json.
+ * 78 is EX_CONFIG of sysexits(3); services/core/errors.ts has the same number.
+ */
+export const startRefusedExitStatus = 78;
+
 export function isPortName(name: string): name is PortName {
   return Object.hasOwn(standardPorts, name);
 }

@@ -9,7 +9,7 @@
 
 import type { LedSignal } from '../hw/leds.ts';
 
-export type LedPattern = 'off' | 'booting' | 'healthy' | 'setup-not-done' | 'degraded' | 'failed' | 'reset-pending' | 'factory-reset';
+export type LedPattern = 'off' | 'booting' | 'healthy' | 'setup-not-done' | 'degraded' | 'cannot-start' | 'failed' | 'reset-pending' | 'factory-reset';
 
 export interface PatternSpec {
   status: LedSignal;
@@ -33,6 +33,11 @@ export const ledPatterns: Record<LedPattern, PatternSpec> = {
     status: { mode: 'blink', onMs: 1800, offMs: 200 },
     alert: { mode: 'blink', onMs: 1000, offMs: 1000 },
     meaning: 'working, with a problem: disk above 90 %, too hot, weak power, a failing disk, or the services restarting',
+  },
+  'cannot-start': {
+    status: { mode: 'blink', onMs: 1000, offMs: 1000 },
+    alert: { mode: 'on' },
+    meaning: 'the services refuse to start because of something to fix (a setting, a port in use, ...): see the log; the board is not reset',
   },
   failed: {
     status: { mode: 'blink', onMs: 100, offMs: 100 },

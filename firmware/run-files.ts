@@ -6,6 +6,12 @@
 // - supervisor.json: the SupervisorReport (supervisor.ts), which the services
 //   include in /healthz and the web UI's system page shows.
 //
+// and reads the ones the services side writes (services/core/run-files.ts):
+//
+// - start-error.json: why `serve` refused to start (it then exits with
+//   startRefusedExitStatus): {"message", "pid", "at", "listen"?: {"host", "port", "code"}}.
+// - settings-changed: touched by every command that changes a stored setting.
+//
 // Invariants:
 // - Both are replaced atomically: written to a temporary file in the same
 //   folder, fsynced, renamed over the old one, and the folder fsynced, so a
@@ -13,7 +19,8 @@
 // - Writes of one file are serialised by the caller (the supervisor chains them);
 //   the temporary name carries the pid and a counter all the same.
 
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { unlinkSync } from 'node:fs';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 export type StorageCondition = 'ok' | 'nearly-full' | 'read-only';
@@ -34,6 +41,44 @@ export function storageStatePath(dataDir: string): string {
 
 export function supervisorStatePath(dataDir: string): string {
   return join(runDir(dataDir), 'supervisor.json');
+}
+
+export interface StartErrorFile {
+  message: string;
+  pid: number;
+  at: string;
+  listen?: { host: string; port: number; code: string };
+}
+
+export function startErrorPath(dataDir: string): string {
+  return join(runDir(dataDir), 'start-error.json');
+}
+
+export function settingsChangedPath(dataDir: string): string {
+  return join(runDir(dataDir), 'settings-changed');
+}
+
+/** The start error `serve` left, or undefined when there is none or it cannot be read as one. */
+export async function readStartError(dataDir: string): Promise<StartErrorFile | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(startErrorPath(dataDir), 'utf8')) as Partial<StartErrorFile>;
+    if (!parsed || typeof parsed.message !== 'string' || typeof parsed.pid !== 'number') return undefined;
+    const listen = parsed.listen && typeof parsed.listen.host === 'string' && typeof parsed.listen.port === 'number' ? { host: parsed.listen.host, port: parsed.listen.port, code: String(parsed.listen.code ?? '') } : undefined;
+    // One line, bounded: it goes into the log and onto the web UI.
+    const message = parsed.message.replace(/[\r\n]+/g, ' ').slice(0, 1000);
+    return { message, pid: parsed.pid, at: String(parsed.at ?? ''), ...(listen ? { listen } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Synchronous, so that it is done before the next child can write its own. */
+export function removeStartError(dataDir: string): void {
+  try {
+    unlinkSync(startErrorPath(dataDir));
+  } catch {
+    // none, or a folder that cannot be written: the pid in the file tells whose it is
+  }
 }
 
 let counter = 0;

@@ -12,8 +12,13 @@
 // Invariants:
 // - The watchdog is petted only while the health loop completes its rounds
 //   and recovery has not failed: healthy, degraded, booting, restarting with
-//   backoff, resetting and stopping all pet; "failed" does not, and the board
-//   resets. A supervisor that hangs stops petting too.
+//   backoff, cannot-start, resetting and stopping all pet; "failed" does not,
+//   and the board resets. A supervisor that hangs stops petting too.
+// - A services process that refuses to start (startRefusedExitStatus: a bad
+//   setting, a port in use, ...) is not restarted and counts for nothing in the
+//   restart policy: a reboot would meet the same error. Its message is logged
+//   once; the next try waits for something that could have changed it
+//   (start-refusal.ts), SIGHUP (retryNow) or startRefusedRetryMs.
 // - At most one services process exists: a new one is spawned only after the
 //   previous one has exited.
 // - Restarts, the factory reset and the stop run one at a time, in order
@@ -30,13 +35,14 @@ import { describeSignal } from '../hw/leds.ts';
 import type { SensorReadings } from '../hw/sensors.ts';
 import type { Watchdog } from '../hw/watchdog.ts';
 import { defaultThresholds, hardwareWarnings, storageCondition, type Thresholds } from './conditions.ts';
-import type { CommandLine, ServicesLaunch } from './launch.ts';
+import { startRefusedExitStatus, type CommandLine, type ServicesLaunch } from './launch.ts';
 import { ledPatterns, type LedPattern } from './led-patterns.ts';
 import type { EventLog } from './log.ts';
 import { probeServices, type ProbeVerdict } from './probes.ts';
 import { RestartPolicy } from './restart-policy.ts';
-import { runDir, storageStatePath, supervisorStatePath, writeJsonAtomic, type StorageStateFile } from './run-files.ts';
+import { readStartError, removeStartError, runDir, storageStatePath, supervisorStatePath, writeJsonAtomic, type StorageStateFile } from './run-files.ts';
 import { describeExit, runOnce, ServicesChild, type OutputTarget } from './services-child.ts';
+import { changeMarks, portIsFree, whatChanged, type ChangeMarks } from './start-refusal.ts';
 
 export interface SupervisorTimings extends PressTimings {
   /** How often /healthz is asked. */
@@ -59,6 +65,12 @@ export interface SupervisorTimings extends PressTimings {
   stableMs: number;
   /** After recovery failed and the board did not reset (no watchdog): try again this much later. */
   failedRetryMs: number;
+  /** The services refused to start and nothing was seen to change: try again this much later. */
+  startRefusedRetryMs: number;
+  /** How often, while the services refuse to start, the settings, serve.pid and a busy port are looked at. */
+  startRefusedCheckMs: number;
+  /** A change seen sooner than this after a refusal waits until then (something that keeps changing cannot make a loop). */
+  startRefusedMinGapMs: number;
   sensorIntervalMs: number;
   /** Default: a quarter of the watchdog's timeout, at most 10 s (5 s when the timeout is unknown). */
   petIntervalMs: number | undefined;
@@ -83,6 +95,9 @@ export const defaultTimings: SupervisorTimings = {
   restartWindowMs: 15 * 60_000,
   stableMs: 2 * 60_000,
   failedRetryMs: 10 * 60_000,
+  startRefusedRetryMs: 15 * 60_000,
+  startRefusedCheckMs: 2_000,
+  startRefusedMinGapMs: 10_000,
   sensorIntervalMs: 30_000,
   petIntervalMs: undefined,
   resetConfirmMs: 5_000,
@@ -92,7 +107,7 @@ export const defaultTimings: SupervisorTimings = {
   longPressMs: 10_000,
 };
 
-export type SupervisorState = 'booting' | 'healthy' | 'degraded' | 'recovering' | 'failed' | 'factory-reset' | 'stopping' | 'stopped';
+export type SupervisorState = 'booting' | 'healthy' | 'degraded' | 'recovering' | 'cannot-start' | 'failed' | 'factory-reset' | 'stopping' | 'stopped';
 
 export interface SupervisorReport {
   state: SupervisorState;
@@ -114,6 +129,8 @@ export interface SupervisorReport {
   watchdog: { description: string | null; timeoutSeconds: number | null; petting: boolean };
   storage: StorageStateFile;
   failure: { at: string; reason: string } | null;
+  /** Set while the services refuse to start: their one-line message, and when the supervisor tries again. */
+  startError: { at: string; message: string; retry: string } | null;
   factoryReset: { at: string; ok: boolean; detail: string } | null;
   sensors: {
     data: { mount: string; usedPercent: number; availableBytes: number; sizeBytes: number; readOnly: boolean } | null;
@@ -136,6 +153,8 @@ export type SupervisorEvent =
   | { type: 'probe'; verdict: ProbeVerdict }
   | { type: 'restart'; reason: string; attempt: number; delayMs: number; restarts: number }
   | { type: 'failed'; reason: string }
+  | { type: 'start-refused'; message: string; repeated: boolean }
+  | { type: 'retry'; why: string }
   | { type: 'storage'; storage: StorageStateFile }
   | { type: 'watchdog'; petting: boolean }
   | { type: 'button'; action: 'press' | 'hold' | 'release' | 'long-press' }
@@ -156,7 +175,7 @@ export interface SupervisorOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-type Phase = 'idle' | 'booting' | 'running' | 'recovering' | 'failed' | 'resetting' | 'stopping' | 'stopped';
+type Phase = 'idle' | 'booting' | 'running' | 'recovering' | 'cannot-start' | 'failed' | 'resetting' | 'stopping' | 'stopped';
 
 export class Supervisor {
   private readonly timings: SupervisorTimings;
@@ -178,6 +197,13 @@ export class Supervisor {
   private restarts = 0;
   private lastRestart: { at: string; reason: string } | null = null;
   private failure: { at: string; reason: string } | null = null;
+  private startError: { at: string; message: string; retry: string; listen?: { host: string; port: number; code: string } } | null = null;
+  /** The last start error logged at error level: the same one again is not reported again. */
+  private reportedStartError = '';
+  private refusedAt = 0;
+  private refusalMarks: ChangeMarks | undefined;
+  private refusalRetry: NodeJS.Timeout | undefined;
+  private checkingRefusal = false;
   private lastReset: SupervisorReport['factoryReset'] = null;
   private setupDone: boolean | undefined;
 
@@ -301,6 +327,7 @@ export class Supervisor {
     // a starting one at every tick, so that "healthy" shows as soon as it is true.
     this.every(Math.min(1000, this.timings.probeIntervalMs), () => void this.probeRound());
     this.every(this.timings.sensorIntervalMs, () => void this.readSensors());
+    this.every(this.timings.startRefusedCheckMs, () => void this.checkRefusal());
     if (this.watchdog) this.every(this.petInterval(), () => this.petRound());
   }
 
@@ -312,6 +339,7 @@ export class Supervisor {
       // A start under way finishes first (it spawns nothing once a stop was asked for).
       await this.starting?.catch(() => {});
       if (this.failedRetry) clearTimeout(this.failedRetry);
+      clearTimeout(this.refusalRetry);
       await this.enqueue(async () => {
         this.phase = 'stopping';
         this.refresh();
@@ -342,6 +370,7 @@ export class Supervisor {
     if (this.resetRequested || this.stopRequested || this.phase === 'idle') return;
     this.resetRequested = true;
     if (this.failedRetry) clearTimeout(this.failedRetry);
+    clearTimeout(this.refusalRetry);
     this.wakeAll();
     void this.enqueue(async () => {
       if (this.stopRequested) return;
@@ -361,16 +390,37 @@ export class Supervisor {
       if (this.stopRequested) return;
       this.policy.stable();
       this.failure = null;
+      this.startError = null;
       this.phase = 'booting';
       this.spawnChild();
       this.refresh();
     });
   }
 
+  /**
+   * Tries the services again now when they refused to start or recovery has
+   * failed (SIGHUP: "I fixed it"); returns false, changing nothing, in any other state.
+   */
+  retryNow(why: string): boolean {
+    if (this.phase === 'cannot-start') {
+      this.retryRefused(why);
+      return true;
+    }
+    if (this.phase === 'failed') {
+      if (this.failedRetry) clearTimeout(this.failedRetry);
+      this.failedRetry = undefined;
+      this.retryFailed(why);
+      return true;
+    }
+    return false;
+  }
+
   // ------------------------------------------------------------ the services
 
   private spawnChild(): void {
     const launch = this.options.launch;
+    // A start error left by an earlier child must not be taken for this one's (the pid is checked too).
+    removeStartError(this.options.dataDir);
     const child = ServicesChild.spawn(launch, { output: this.options.servicesOutput, env: this.options.env });
     this.child = child;
     this.childHealthy = false;
@@ -383,6 +433,10 @@ export class Supervisor {
       this.emit({ type: 'exited', pid: child.pid, info: describeExit(info), expected: child.expectedExit });
       if (child.expectedExit || child !== this.child || this.stopRequested) return;
       this.child = undefined;
+      if (info.code === startRefusedExitStatus) {
+        void this.enqueue(() => this.refused(child));
+        return;
+      }
       this.log.warn('services exited', { pid: child.pid, how: describeExit(info) });
       this.restart(`the services process ended (${describeExit(info)})`);
     });
@@ -462,16 +516,82 @@ export class Supervisor {
     // Without a watchdog (development), or if the board somehow did not reset, try again much later.
     this.failedRetry = setTimeout(() => {
       this.failedRetry = undefined;
-      void this.enqueue(async () => {
-        if (this.phase !== 'failed' || this.stopRequested) return;
-        this.log.info('trying the services again after recovery failed');
-        this.policy.stable();
-        this.phase = 'recovering';
-        this.spawnChild();
-        this.refresh();
-      });
+      this.retryFailed(`${Math.round(this.timings.failedRetryMs / 1000)} s have passed`);
     }, this.timings.failedRetryMs);
     this.failedRetry.unref();
+  }
+
+  private retryFailed(why: string): void {
+    void this.enqueue(async () => {
+      if (this.phase !== 'failed' || this.stopRequested || this.resetRequested) return;
+      this.log.info('trying the services again after recovery failed', { why });
+      this.emit({ type: 'retry', why });
+      this.policy.stable();
+      this.phase = 'recovering';
+      this.spawnChild();
+      this.refresh();
+    });
+  }
+
+  // ------------------------------------------------------------ a refusal to start
+
+  /** The child exited with startRefusedExitStatus: report it (once), show it, and wait for a change. */
+  private async refused(child: ServicesChild): Promise<void> {
+    if (this.stopRequested || this.resetRequested || this.child) return;
+    const file = await readStartError(this.options.dataDir);
+    const record = file && file.pid === child.pid ? file : undefined;
+    const message = record?.message ?? `the services refused to start (exit status ${startRefusedExitStatus}) and left no message in run/start-error.json; see their output`;
+    const retryInS = Math.round(this.timings.startRefusedRetryMs / 1000);
+    const busyPort = record?.listen?.code === 'EADDRINUSE' ? record.listen : undefined;
+    const retry = `on SIGHUP, when a setting is changed${busyPort ? `, when port ${busyPort.port} is free again` : ''}, when another Mailnest holding the data folder stops, or in ${retryInS} s`;
+    this.phase = 'cannot-start';
+    this.refusedAt = Date.now();
+    this.startError = { at: new Date().toISOString(), message, retry, ...(record?.listen ? { listen: record.listen } : {}) };
+    this.refusalMarks = await changeMarks(this.options.dataDir);
+    const repeated = message === this.reportedStartError;
+    if (!repeated) {
+      this.reportedStartError = message;
+      this.log.error('the services cannot start: no restart until something changes', { error: message, retry });
+    } else {
+      this.log.info('the services still cannot start, for the same reason', { retry });
+    }
+    this.emit({ type: 'start-refused', message, repeated });
+    clearTimeout(this.refusalRetry);
+    this.refusalRetry = setTimeout(() => this.retryRefused(`${retryInS} s have passed`), this.timings.startRefusedRetryMs);
+    this.refusalRetry.unref();
+    this.refresh();
+  }
+
+  /** Looks for a change that could let the services start (start-refusal.ts). */
+  private async checkRefusal(): Promise<void> {
+    if (this.phase !== 'cannot-start' || this.checkingRefusal || !this.refusalMarks) return;
+    if (Date.now() - this.refusedAt < this.timings.startRefusedMinGapMs) return;
+    this.checkingRefusal = true;
+    try {
+      let why = whatChanged(this.refusalMarks, await changeMarks(this.options.dataDir));
+      const listen = this.startError?.listen;
+      if (!why && listen?.code === 'EADDRINUSE' && (await portIsFree(listen.host, listen.port))) why = `port ${listen.port} on ${listen.host} is free again`;
+      if (why && this.phase === 'cannot-start') this.retryRefused(why);
+    } catch (error) {
+      this.log.warn('could not look for a change while the services cannot start', { error: (error as Error).message });
+    } finally {
+      this.checkingRefusal = false;
+    }
+  }
+
+  private retryRefused(why: string): void {
+    void this.enqueue(async () => {
+      if (this.phase !== 'cannot-start' || this.stopRequested || this.resetRequested) return;
+      clearTimeout(this.refusalRetry);
+      this.refusalRetry = undefined;
+      this.log.info('trying the services again', { why });
+      this.emit({ type: 'retry', why });
+      this.startError = null;
+      this.refusalMarks = undefined;
+      this.phase = 'booting';
+      this.spawnChild();
+      this.refresh();
+    });
   }
 
   // ------------------------------------------------------------ the loops
@@ -520,6 +640,7 @@ export class Supervisor {
       if (!this.childHealthy) {
         this.childHealthy = true;
         this.log.info('services healthy', { pid: child.pid, afterMs: age });
+        this.reportedStartError = '';
         this.emit({ type: 'healthy', pid: child.pid });
         // Greet at once: a service can be "running" and still not answer.
         this.lastGreetingAt = 0;
@@ -626,6 +747,8 @@ export class Supervisor {
         return 'booting';
       case 'recovering':
         return 'recovering';
+      case 'cannot-start':
+        return 'cannot-start';
       case 'failed':
         return 'failed';
       case 'resetting':
@@ -647,6 +770,7 @@ export class Supervisor {
     if (this.probeFailures > 0 && verdict) reasons.push(`probe failing: ${verdict.detail}`);
     if (this.phase === 'recovering' && this.lastRestart) reasons.push(`services restarting: ${this.lastRestart.reason}`);
     if (this.phase === 'failed' && this.failure) reasons.push(this.failure.reason);
+    if (this.phase === 'cannot-start' && this.startError) reasons.push(this.startError.message);
     return reasons;
   }
 
@@ -661,6 +785,8 @@ export class Supervisor {
       case 'degraded':
       case 'recovering':
         return 'degraded';
+      case 'cannot-start':
+        return 'cannot-start';
       case 'failed':
         return 'failed';
       case 'factory-reset':
@@ -726,7 +852,7 @@ export class Supervisor {
     return {
       state: this.state,
       led: this.led ?? 'off',
-      reasons: this.phase === 'running' || this.phase === 'recovering' || this.phase === 'failed' ? this.reasons() : [],
+      reasons: this.phase === 'running' || this.phase === 'recovering' || this.phase === 'failed' || this.phase === 'cannot-start' ? this.reasons() : [],
       pid: process.pid,
       hardware: this.options.hardware.mode,
       startedAt: this.startedAt,
@@ -745,6 +871,7 @@ export class Supervisor {
       },
       storage: this.storage,
       failure: this.phase === 'failed' ? this.failure : null,
+      startError: this.phase === 'cannot-start' && this.startError ? { at: this.startError.at, message: this.startError.message, retry: this.startError.retry } : null,
       factoryReset: this.lastReset,
       sensors: r
         ? {

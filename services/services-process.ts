@@ -5,7 +5,7 @@
 //   using the store after it closes.
 // - stop() is idempotent and always closes the database, even after a failed start.
 
-import { loadConfig, startupAdvice, type Config } from './config/index.ts';
+import { configValue, loadConfig, settingKeys, startupAdvice, type Config, type SettingSource } from './config/index.ts';
 import type { Logger, LogLevel } from './core/log.ts';
 import { portFor, standardPorts, type PortName } from './core/ports.ts';
 import type { Service, ServiceHealth } from './core/service.ts';
@@ -23,6 +23,7 @@ import { Store } from './store/index.ts';
 import { lockDataFolder, type DataLock } from './store/lock.ts';
 import { ensureCertificate } from './tls/certificate.ts';
 import { StorageStateWatcher } from './core/storage-state.ts';
+import { removeRunConfig, writeRunConfig } from './core/run-files.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebService, type HealthReport } from './web/index.ts';
@@ -71,9 +72,10 @@ export class ServicesProcess {
     // checkBodies: the start is where every file of the data folder is made private (data-folder.ts).
     const store = Store.open(options.dataDir, { checkBodies: true });
     let config: Config;
+    let origin: Record<string, SettingSource>;
     let lock: DataLock;
     try {
-      config = loadConfig(store, options.overrides).config;
+      ({ config, origin } = loadConfig(store, options.overrides));
       store.owner.pin(config.postmaster);
       lock = lockDataFolder(store.paths.root);
     } catch (error) {
@@ -85,6 +87,16 @@ export class ServicesProcess {
     process.lock = lock;
     try {
       await process.startServices();
+      // For `config list`: what this run uses beside what is stored (removed at stop).
+      writeRunConfig(
+        store.paths.root,
+        {
+          settings: Object.fromEntries(settingKeys().map((key) => [key, configValue(config, key)])),
+          sources: origin,
+          ports: Object.fromEntries((Object.keys(standardPorts) as PortName[]).map((name) => [name, process.port(name)])),
+        },
+        new Date(process.startedAt),
+      );
     } catch (error) {
       await process.stop();
       throw error;
@@ -235,6 +247,7 @@ export class ServicesProcess {
       }
       clearInterval(this.garbageTimer);
       this.storage?.close();
+      removeRunConfig(this.store.paths.root);
       this.store.close();
       this.lock?.release();
       this.phase = 'stopped';

@@ -2,7 +2,8 @@
 // starts it (as root, with /dev/watchdog: real hardware); in development
 // `make run` does (simulated hardware, LED changes in the log, SIGUSR1 holds
 // the simulated reset button for 10 s, and <data>/run/simulated-sensors.json
-// can play a full or read-only disk).
+// can play a full or read-only disk). SIGHUP tries the services again at once
+// when they refused to start (a setting, a port in use) or recovery failed.
 //
 // It takes the same --data, --port-offset, --port NAME=PORT and setting flags
 // as `serve` and passes them on to the `serve` it spawns; the ports it probes
@@ -168,9 +169,14 @@ export const firmwareCommand: Command = {
       button.press();
       setTimeout(() => button.release(), 10_500).unref();
     };
+    // SIGHUP: "I fixed it": the services are tried again at once if they refused to start or could not be recovered.
+    const onHangUp = () => {
+      if (!supervisor.retryNow('SIGHUP')) logger.info('SIGHUP: nothing to try again (the services are not refusing to start, and recovery has not failed)');
+    };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     process.on('SIGUSR1', onHoldButton);
+    process.on('SIGHUP', onHangUp);
     try {
       await stopLeftoverServices(plan.dataDir, logger, 30_000);
       try {
@@ -184,6 +190,7 @@ export const firmwareCommand: Command = {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       process.off('SIGUSR1', onHoldButton);
+      process.off('SIGHUP', onHangUp);
     }
     return 0;
   },

@@ -1,7 +1,8 @@
 import { settingKeys } from '../../services/config/index.ts';
-import { UserError } from '../../services/core/errors.ts';
+import { isUserError, startRefusedExitStatus, UserError } from '../../services/core/errors.ts';
 import { consoleLogger } from '../../services/core/log.ts';
 import { standardPorts, type PortName } from '../../services/core/ports.ts';
+import { clearStartError, recordStartError } from '../../services/core/run-files.ts';
 import { ServicesProcess } from '../../services/services-process.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { version } from '../version.ts';
@@ -31,7 +32,24 @@ export const serveCommand: Command = {
       const value = context.options[key];
       if (typeof value === 'string') overrides[key] = value;
     }
-    const ports = parsePorts(context.options.port as string[] | undefined);
+    // A start-up error meant for a person (a setting, a port, the data folder's
+    // lock, a newer database) is one a restart cannot mend: say it, leave it in
+    // run/start-error.json, and exit with its own status so the supervisor waits
+    // for a change instead of restarting (firmware/README.md).
+    const refuse = (error: unknown): number => {
+      if (!isUserError(error)) throw error;
+      recordStartError(context.dataDir, error);
+      context.io.stderr(`mailnest: ${error.message}\n`);
+      return startRefusedExitStatus;
+    };
+    // What an earlier refusal left is not this start's.
+    clearStartError(context.dataDir);
+    let ports: Partial<Record<PortName, number>>;
+    try {
+      ports = parsePorts(context.options.port as string[] | undefined);
+    } catch (error) {
+      return refuse(error);
+    }
     // Signals are handled from the first moment: one that arrives while the
     // services are starting stops them as soon as the start is over.
     let stopRequested: NodeJS.Signals | undefined;
@@ -62,7 +80,7 @@ export const serveCommand: Command = {
     } catch (error) {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
-      throw error;
+      return refuse(error);
     }
     if (stopRequested) stop(stopRequested);
     await done;

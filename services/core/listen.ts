@@ -16,6 +16,19 @@ export interface Listeners {
 
 const skippable = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT']);
 
+/** A listener that could not be bound: which address, which port, and the system's code (EADDRINUSE, EACCES, ...). */
+export class ListenError extends UserError {
+  constructor(
+    message: string,
+    readonly host: string,
+    readonly port: number,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'ListenError';
+  }
+}
+
 export async function listenAll(create: () => Server, addresses: readonly string[], port: number, logger: Logger, what: string): Promise<Listeners> {
   const servers: Server[] = [];
   const listening: string[] = [];
@@ -36,9 +49,9 @@ export async function listenAll(create: () => Server, addresses: readonly string
           logger.warn('address not available, skipped', { addr: hostPort(host, port), code });
           continue;
         }
-        if (code === 'EADDRINUSE') throw new UserError(`${what}: port ${port} on ${host} is already in use (is another Mailnest running?)`);
-        if (code === 'EACCES') throw new UserError(`${what}: no permission to listen on port ${port}; run as root or use --port-offset`);
-        throw new UserError(`${what}: cannot listen on ${hostPort(host, port)}: ${(error as Error).message}`);
+        if (code === 'EADDRINUSE') throw new ListenError(`${what}: port ${port} on ${host} is already in use (is another Mailnest running?)`, host, port, code);
+        if (code === 'EACCES') throw new ListenError(`${what}: no permission to listen on port ${port}; run as root or use --port-offset`, host, port, code);
+        throw new ListenError(`${what}: cannot listen on ${hostPort(host, port)}: ${(error as Error).message}`, host, port, code);
       }
       const bound = server.address();
       const actualPort = typeof bound === 'object' && bound ? bound.port : port;

@@ -6,6 +6,7 @@ import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { ImapServer } from 'node-imap-server-lite';
 import type { AuthEvents } from '../core/auth-events.ts';
 import { ConnectionLimits, defaultConnectionLimits, refusalLogThrottle, type Admission, type ConnectionLimitSettings } from '../core/connection-limits.ts';
+import { isLoopback } from '../core/connection-log.ts';
 import { closeAll, listenAll } from '../core/listen.ts';
 import type { Logger } from '../core/log.ts';
 import type { Service, ServiceHealth, ServiceState } from '../core/service.ts';
@@ -63,6 +64,8 @@ export class ImapService implements Service {
       id: { name: 'Mailnest', vendor: 'Mailnest' },
       tls: secureContext,
       appendLimit: options.maxMessageBytes,
+      // The supervisor's greeting probe comes from loopback (firmware/probes.ts).
+      mayBeProbe: isLoopback,
       logger: options.logger,
       ...(options.authFailureDelayMs !== undefined ? { authFailureDelayMs: options.authFailureDelayMs } : {}),
     });

@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
+import { ConnectionLog } from '../core/connection-log.ts';
 import type { Logger } from '../core/log.ts';
 import type { MessageStructure } from '../mime/index.ts';
 import type { Account, Mailbox, Store } from '../store/index.ts';
@@ -61,6 +62,7 @@ export class Pop3Session {
   private idleTimer: NodeJS.Timeout | undefined;
   private pendingAuth: ((line: string) => Promise<void>) | undefined;
   private readonly log: Logger;
+  private readonly connection: ConnectionLog;
   private readonly remoteAddress: string;
   /** The most this session held at once (input not yet run, replies not yet sent), for tests and health reports. */
   peakBufferedBytes = 0;
@@ -72,11 +74,11 @@ export class Pop3Session {
   ) {
     this.socket = socket;
     this.remoteAddress = socket.remoteAddress ?? '';
-    this.log = options.logger.with({ cid: this.id });
+    this.connection = new ConnectionLog(options.logger, this.id, this.remoteAddress, { tls: this.secure });
+    this.log = this.connection.log;
   }
 
   start(): void {
-    this.log.info('connect', { client: this.remoteAddress, tls: this.secure });
     this.attach(this.socket);
     this.send(`+OK ${this.options.hostname} Mailnest POP3 ready`);
   }
@@ -200,6 +202,8 @@ export class Pop3Session {
 
   private async command(line: string): Promise<void> {
     const match = /^([A-Za-z]{3,4})(?: (.*))?$/.exec(line);
+    // The supervisor's probe reads the greeting and says QUIT; anything else is a client.
+    if (!/^QUIT$/i.test(line)) this.connection.active();
     if (!match) return this.bad('-ERR unknown command');
     const name = match[1]!.toUpperCase();
     const args = match[2] === undefined ? [] : match[2].split(' ');
@@ -322,6 +326,7 @@ export class Pop3Session {
     this.drop = this.options.store.mail.messages.recordList(mailbox.id, [[1, 0xffffffff]]).map((r) => ({ uid: r.uid, size: r.size, file: r.file, bodyId: r.bodyId, deleted: false, retrieved: false }));
     this.state = 'transaction';
     this.log.info('login', { user: account.address, messages: this.drop.length });
+    this.connection.loggedIn(account.address);
     const octets = this.drop.reduce((sum, m) => sum + m.size, 0);
     this.send(`+OK ${account.address} has ${this.drop.length} message${this.drop.length === 1 ? '' : 's'} (${octets} octets)`);
   }
@@ -475,6 +480,7 @@ export class Pop3Session {
     clearTimeout(this.idleTimer);
     if (this.account) this.options.locks.delete(this.account.id);
     if (wasTransaction) this.log.info('session ended without QUIT; nothing deleted', { reason });
+    this.connection.end({ reason });
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 1000).unref();
     this.options.closed(this);

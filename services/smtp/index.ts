@@ -6,6 +6,7 @@
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { AuthEvents } from '../core/auth-events.ts';
 import { ConnectionLimits, defaultConnectionLimits, refusalLogThrottle, type ConnectionLimitSettings } from '../core/connection-limits.ts';
+import { ConnectionLog, isLoopback } from '../core/connection-log.ts';
 import type { Logger } from '../core/log.ts';
 import { closeAll, listenAll } from '../core/listen.ts';
 import type { Service, ServiceHealth, ServiceState } from '../core/service.ts';
@@ -51,9 +52,6 @@ export interface SmtpOptions {
   connectionLimits?: ConnectionLimitSettings;
 }
 
-function isLoopback(address: string): boolean {
-  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
-}
 
 const diskFull = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
 const diskBroken = new Set(['EROFS', 'EIO', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_BUSY']);
@@ -75,12 +73,13 @@ export class SmtpService implements Service {
   private servers: SMTPServer[] = [];
   private listening: string[] = [];
   private readonly resolutions = new WeakMap<SMTPServerAddress, Resolution>();
+  /** Each session's connect/disconnect lines and the messages it delivered. */
+  /** Each open connection: its log lines, messages accepted, and the slot to give back to the connection limits. */
+  private readonly connections = new WeakMap<SMTPServerSession, { log: ConnectionLog; messages: number; release: () => void }>();
   private inFlight = new Set<Promise<unknown>>();
   private delivered = 0;
   private rejected = 0;
-  // Connection limits: onConnect admits, onClose releases (by session id).
   private connectionLimits: ConnectionLimits | undefined;
-  private readonly connectionReleases = new Map<string, () => void>();
   private readonly shouldLogRefusal = refusalLogThrottle();
 
   constructor(private readonly options: SmtpOptions) {
@@ -181,8 +180,7 @@ export class SmtpService implements Service {
           // the greeting it goes out without the enhanced code (RFC 2034 §3).
           return callback(smtpError(421, '4.7.0', `${this.options.hostname} ${why}, try again later`));
         }
-        this.connectionReleases.set(session.id, admission.release);
-        this.options.logger.info('connect', { cid: session.id, client: session.remoteAddress });
+        this.connections.set(session, { log: new ConnectionLog(this.options.logger, session.id, session.remoteAddress), messages: 0, release: admission.release });
         if (submission && !this.options.implicitTls && !(this.options.plaintextAuthAllowed ?? isLoopback)(session.remoteAddress)) session.disabledCommands = ['AUTH'];
         callback();
       },
@@ -191,21 +189,32 @@ export class SmtpService implements Service {
         callback();
       },
       onClose: (session) => {
-        this.connectionReleases.get(session.id)?.();
-        this.connectionReleases.delete(session.id);
-        this.options.logger.debug('disconnect', { cid: session.id });
+        const connection = this.connections.get(session);
+        if (!connection) return;
+        connection.release();
+        // The probe only reads the greeting and says QUIT; EHLO or TLS is a client.
+        if (session.openingCommand || (session.secure && !this.options.implicitTls)) connection.log.active();
+        connection.log.end({ user: this.userOf(session)?.address, messages: connection.messages });
       },
       onAuth: (auth, session, callback) => {
+        this.connections.get(session)?.log.active();
         this.authenticate(auth.username ?? '', auth.password ?? '', session).then(
           (user) => callback(null, { user }),
           (error: Error) => callback(error),
         );
       },
-      onMailFrom: (address, session, callback) => callback(this.checkSender(address, session)),
+      onMailFrom: (address, session, callback) => {
+        this.connections.get(session)?.log.active();
+        callback(this.checkSender(address, session));
+      },
       onRcptTo: (address, session, callback) => callback(this.checkRecipient(address, session)),
       onData: (stream, session, callback) => {
         const work = this.receive(stream, session).then(
-          (reply) => callback(null, reply),
+          (reply) => {
+            const connection = this.connections.get(session);
+            if (connection) connection.messages += 1;
+            callback(null, reply);
+          },
           (error: Error) => callback(error),
         );
         this.inFlight.add(work);

@@ -3,6 +3,7 @@
 // that has shipped: add the next one.
 
 import type { Database } from 'better-sqlite3';
+import { UserError } from '../core/errors.ts';
 
 export interface Migration {
   version: number;
@@ -214,7 +215,7 @@ export function migrate(db: Database, list: Migration[] = migrations): { from: n
   const from = db.pragma('user_version', { simple: true }) as number;
   const latest = list.length ? list[list.length - 1]!.version : 0;
   if (from > latest) {
-    throw new Error(`the database is at schema version ${from}, newer than this Mailnest (${latest}); upgrade Mailnest`);
+    throw new UserError(`the database is at schema version ${from}, newer than this Mailnest (${latest}); upgrade Mailnest`);
   }
   for (const migration of list) {
     if (migration.version <= from) continue;

@@ -53,6 +53,7 @@ export class WebService implements Service {
 
   private createServer(): Server {
     const server = createServer((request, response) => {
+      this.logWhenDone(request, response);
       this.handle(request, response).catch((error: unknown) => {
         this.options.logger.error('request failed', { method: request.method, path: request.url, error });
         if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
@@ -63,6 +64,29 @@ export class WebService implements Service {
     server.headersTimeout = 10000;
     server.requestTimeout = 30000;
     return server;
+  }
+
+  /**
+   * One line per request, when the answer is sent. /healthz is asked every few
+   * seconds by the firmware supervisor (and by monitoring): debug, not info.
+   */
+  private logWhenDone(request: IncomingMessage, response: ServerResponse): void {
+    const started = Date.now();
+    response.once('close', () => {
+      let path: string;
+      try {
+        path = new URL(request.url ?? '/', 'http://localhost').pathname;
+      } catch {
+        path = '(not a path)';
+      }
+      this.options.logger.log(path === '/healthz' ? 'debug' : 'info', 'request', {
+        client: request.socket.remoteAddress,
+        method: request.method,
+        path: path.slice(0, 200),
+        status: response.statusCode,
+        ms: Date.now() - started,
+      });
+    });
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -97,6 +97,8 @@ export interface HarnessOptions {
   launch?: (data: string, ports: Record<PortName, number>) => ServicesLaunch;
   resetCommand?: (data: string) => CommandLine;
   thresholds?: ConstructorParameters<typeof Supervisor>[0]['thresholds'];
+  /** Runs before the supervisor starts (e.g. to occupy a port or plant a setting); what it opens, the test closes. */
+  prepare?: (data: string, launch: ServicesLaunch) => Promise<void> | void;
 }
 
 export async function startSupervisor(t: ExecutionContext, options: HarnessOptions = {}): Promise<Harness> {
@@ -121,6 +123,7 @@ export async function startSupervisor(t: ExecutionContext, options: HarnessOptio
     thresholds: options.thresholds,
     servicesOutput: (text) => (output += text),
   });
+  await options.prepare?.(data, launch);
   const events: SupervisorEvent[] = [];
   const times: number[] = [];
   const waiters = new Set<() => void>();

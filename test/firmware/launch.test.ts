@@ -2,6 +2,7 @@
 // the ports it probes; the atomic files in <data>/run.
 
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { firmwareCommand, planFirmware, type FirmwareEnvironment } from '../../cli/commands/firmware.ts';
@@ -83,4 +84,21 @@ test('run files are replaced atomically and leave no temporary file behind', asy
   await writeJsonAtomic(path, { state: 'nearly-full', detail: 'b', since: 'now' });
   t.deepEqual(JSON.parse(readFileSync(path, 'utf8')), { state: 'nearly-full', detail: 'b', since: 'now' });
   t.deepEqual(readdirSync(join(data, 'run')), ['storage-state.json']);
+});
+
+test('`make run ARGS=...` passes its arguments on to the supervisor, which passes them on to serve (a make dry run)', (t) => {
+  const root = resolve(import.meta.dirname, '..', '..');
+  const dry = execFileSync('make', ['-s', '-n', '-C', root, 'run', 'ARGS=--port http=18080 --log-level debug'], { encoding: 'utf8' });
+  const line = dry.trim().split('\n').at(-1)!;
+  t.regex(line, /^bin\/mailnest firmware /);
+  // The recipe's words, as the shell would split them (no quoting in it).
+  const argv = line.split(/\s+/).slice(2);
+  const p = plan(argv);
+  t.is(p.launch.ports.http, 18080);
+  t.is(p.launch.ports.smtp, 10025);
+  t.is(p.logLevel, 'debug');
+  const args = p.launch.args.slice(p.launch.args.indexOf('serve'));
+  t.deepEqual(args, ['serve', '--data', resolve('./var'), '--port-offset', '10000', '--port', 'http=18080', '--listen', '127.0.0.1', '--log-level', 'debug']);
+  // ARGS come last, so a default can be overridden.
+  t.is(plan(line.split(/\s+/).slice(2).concat(['--port-offset', '20000'])).launch.ports.imap, 20143);
 });

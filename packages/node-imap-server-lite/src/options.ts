@@ -75,6 +75,14 @@ export interface ImapServerOptions<User = unknown, Mailbox = unknown> {
   maxAuthFailures?: number;
   /** Advertise UTF8=ACCEPT (RFC 6855). Default true. */
   utf8Accept?: boolean;
+  /**
+   * Every connection logs `connect` (cid, client, tls) and `disconnect` (cid,
+   * client, user, ms). A connection this says may be a health probe (e.g. one
+   * from loopback, where a supervisor checks the greeting) holds its connect line
+   * back until it sends a command other than LOGOUT; if it never does, both lines
+   * are logged at debug. Default: no connection is.
+   */
+  mayBeProbe?: (remoteAddress: string) => boolean;
   logger?: ImapLogger;
   /** Called for every failed login (after the event), e.g. by a ban service. */
   onAuthFailure?: (event: AuthFailureEvent) => void;
@@ -114,6 +122,7 @@ export interface ResolvedOptions<User = unknown, Mailbox = unknown> {
   authFailureDelayMs: number;
   maxAuthFailures: number;
   utf8Accept: boolean;
+  mayBeProbe: (remoteAddress: string) => boolean;
   logger: ImapLogger;
   onAuthFailure: ((event: AuthFailureEvent) => void) | undefined;
 }
@@ -166,6 +175,7 @@ export function resolveOptions<User, Mailbox>(options: ImapServerOptions<User, M
     authFailureDelayMs: positive('authFailureDelayMs', options.authFailureDelayMs, 2000),
     maxAuthFailures: Math.max(1, positive('maxAuthFailures', options.maxAuthFailures, 5)),
     utf8Accept: options.utf8Accept ?? true,
+    mayBeProbe: options.mayBeProbe ?? (() => false),
     logger: options.logger ?? silentLogger,
     onAuthFailure: options.onAuthFailure,
   };

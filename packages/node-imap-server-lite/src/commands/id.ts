@@ -27,7 +27,7 @@ export const idCommand = defineCommand({
     return fields;
   },
   async run(session, fields) {
-    if (Object.keys(fields).length > 0) session.log('info', 'client id', { client: JSON.stringify(fields) });
+    if (Object.keys(fields).length > 0) session.log('info', 'client id', { id: JSON.stringify(fields) });
     const response = new ResponseBuilder().raw('* ID (');
     Object.entries(session.options.id).forEach(([key, value], i) => {
       if (i > 0) response.raw(' ');

@@ -88,6 +88,9 @@ export class Session {
   private unwatch: (() => void) | null = null;
   private changeWaiters: (() => void)[] = [];
   private timer: NodeJS.Timeout | null = null;
+  private readonly startedAt = Date.now();
+  /** The level the connect line was logged at; undefined while it is held back (options.mayBeProbe). */
+  private connectLevel: 'info' | 'debug' | undefined;
   private readonly onData = (chunk: Buffer) => {
     this.touch();
     this.noteBuffered(chunk.length);
@@ -168,7 +171,7 @@ export class Session {
 
   /** Sends the greeting and starts reading. */
   start(): void {
-    this.log('info', 'connection', { remote: this.remoteAddress, tls: this.tlsActive });
+    if (!this.options.mayBeProbe(this.remoteAddress)) this.logConnect('info');
     this.touch();
     void this.send(new ResponseBuilder().raw(`* OK [CAPABILITY ${this.capabilities().join(' ')}] ${safeText(this.options.serverName)} IMAP4rev1 ready`).end()).catch(() => {});
   }
@@ -248,6 +251,8 @@ export class Session {
 
   private async execute(entry: ReaderEntry): Promise<void> {
     this.touch();
+    // A probe reads the greeting and says LOGOUT; anything else is a client.
+    if (this.connectLevel === undefined && !(entry.type === 'command' && entry.command.name.toUpperCase() === 'LOGOUT')) this.logConnect('info');
     if (entry.type === 'reject') {
       await this.tagged(entry.tag, entry.status, entry.code, entry.text).catch(() => {});
       return;
@@ -630,7 +635,8 @@ export class Session {
       socket.end();
       setTimeout(() => socket.destroy(), 2000).unref();
     });
-    this.log('info', 'disconnect', { user: this.username || undefined });
+    if (this.connectLevel === undefined) this.logConnect('debug');
+    this.log(this.connectLevel!, 'disconnect', { client: this.remoteAddress, user: this.username || undefined, ms: Date.now() - this.startedAt });
     this.hooks.closed(this);
   }
 
@@ -642,6 +648,11 @@ export class Session {
   destroy(): void {
     this.close();
     this.socket.destroy();
+  }
+
+  private logConnect(level: 'info' | 'debug'): void {
+    this.connectLevel = level;
+    this.log(level, 'connect', { client: this.remoteAddress, tls: this.tlsActive });
   }
 
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown> = {}): void {
