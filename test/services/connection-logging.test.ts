@@ -11,6 +11,7 @@ import { portsFor, type PortName, type ServicesLaunch } from '../../firmware/lau
 import { probeServices } from '../../firmware/probes.ts';
 import { ConnectionLog } from '../../services/core/connection-log.ts';
 import { memoryLogger } from '../../services/core/log.ts';
+import { testPassword } from '../helpers/accounts.ts';
 import { imapClient } from '../helpers/imap-client.ts';
 import { Pop3Connection } from '../helpers/pop3-client.ts';
 import { addFamily, startServices } from '../helpers/services.ts';
@@ -80,7 +81,7 @@ test('the supervisor’s probes log at debug only; real clients from the same ad
   await imap.logout();
   const pop3 = await Pop3Connection.open(env.ports.pop3!);
   await pop3.reply();
-  for (const line of ['USER bob@example.test', 'PASS secret', 'QUIT']) await pop3.command(line);
+  for (const line of ['USER bob@example.test', `PASS ${testPassword}`, 'QUIT']) await pop3.command(line);
   const lines = () => env.logs.slice(real).map(parse);
   await until(() => lines().filter((l) => l.message === 'disconnect').length >= 4, 'the disconnect line of each client');
   const info = lines().filter((l) => l.level === 'info' && connectionLine(l));
