@@ -126,7 +126,11 @@ export class ServicesProcess {
     this.garbageTimer.unref();
     const tls = ensureCertificate(this.store.paths.tls, this.config.hostname);
     this.logger.info('tls certificate', { source: tls.source, names: tls.subjectAltNames.join(','), expires: tls.validTo.toISOString() });
-    const storage = new StorageStateWatcher(this.store.paths.root, (state) => this.logger.warn('storage state changed', { ...state }));
+    const storage = new StorageStateWatcher(this.store.paths.root, (state) => {
+      this.logger.warn('storage state changed', { ...state });
+      // The queue holds its attempts while the disk is read-only; it resumes as soon as it is not.
+      this.queue?.kick();
+    });
     this.storage = storage;
     if (storage.state.state !== 'ok') this.logger.warn('storage is not ok: mail is refused with temporary failures', { ...storage.state });
     const queue = new QueueService({
@@ -136,6 +140,7 @@ export class ServicesProcess {
       createAnalyzer: createBodyAnalyzer,
       hostname: this.config.hostname,
       logger: this.logger.child('queue'),
+      storage: () => storage.state,
       ...this.options.queue,
     });
     this.queue = queue;

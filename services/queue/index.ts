@@ -1,9 +1,12 @@
 // services/queue: sends the mail waiting in the outbound table to other
 // servers. See README.md for the RFCs and the invariants.
 
+import { setMaxListeners } from 'node:events';
+import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { Logger } from '../core/log.ts';
 import type { Service, ServiceHealth, ServiceState } from '../core/service.ts';
+import type { StorageState } from '../core/storage-state.ts';
 import type { MessageSigner } from '../dkim/index.ts';
 import type { MailResolver } from '../dns/index.ts';
 import type { OutboundRow, Store } from '../store/index.ts';
@@ -11,7 +14,7 @@ import { receiveMessage, type BodyAnalyzer } from '../store/receive.ts';
 import { buildDsn, statusOf, type ReportedRecipient } from './dsn.ts';
 import { fromDomainOf, readHeaderSection, returnPathLength, withPrefix } from './message-file.ts';
 import { route, routeKey, RouteError, type Route } from './routes.ts';
-import { runSession, type RecipientOutcome, type SessionResult } from './smtp-session.ts';
+import { runSession, type RecipientOutcome, type SessionResult, type SessionTarget } from './smtp-session.ts';
 
 export interface QueueTimings {
   /** The first retry comes this long after a temporary failure; each later one waits twice as long... */
@@ -22,10 +25,16 @@ export interface QueueTimings {
   lifetimeMs: number;
   /** After this long undelivered, the sender is told once that it is still being tried. */
   delayWarningMs: number;
-  /** How often the table is read even when nothing is due (picks up `mailnest queue retry`). */
+  /** How often the table is read even when nothing is due (picks up `mailnest queue retry`), and results that could not be written are tried again. */
   pollMs: number;
+  /** Connecting, and waiting for the greeting and the TLS handshake. */
   connectTimeoutMs: number;
+  /** RFC 5321 §4.5.3.2: the wait for each reply (MAIL, RCPT, DATA) and for each block of the message to be taken. */
   socketTimeoutMs: number;
+  /** RFC 5321 §4.5.3.2.6: the wait for the reply to the final dot. */
+  dataTimeoutMs: number;
+  /** How long stop() waits for the replies to final dots already sent, so that their results are recorded. */
+  stopWaitMs: number;
 }
 
 export const defaultQueueTimings: QueueTimings = {
@@ -37,6 +46,10 @@ export const defaultQueueTimings: QueueTimings = {
   // RFC 5321 §4.5.3.2 allows minutes; a home server with a queue can wait for a retry instead.
   connectTimeoutMs: 60_000,
   socketTimeoutMs: 5 * 60_000,
+  // RFC 5321 §4.5.3.2.6: the server may be filtering the message; giving up early sends it twice.
+  dataTimeoutMs: 10 * 60_000,
+  // Within the supervisor's 30 s between SIGTERM and SIGKILL, leaving time for the other services.
+  stopWaitMs: 20_000,
 };
 
 export interface QueueOptions {
@@ -47,6 +60,8 @@ export interface QueueOptions {
   /** Our name: EHLO, Reporting-MTA, the MAILER-DAEMON address. */
   hostname: string;
   logger: Logger;
+  /** What the supervisor says about the data disk; while it is read-only no attempt starts. Without it, the disk is the judge. */
+  storage?: () => StorageState;
   timings?: Partial<QueueTimings>;
   /** Connections open at once, in all. */
   maxConnections?: number;
@@ -64,13 +79,47 @@ interface Batch {
   key: string;
 }
 
+/** What a send came to: outcomes to record, or an attempt cut off by stop() that records nothing. */
+type SendResult = { outcomes: RecipientOutcome[]; remote?: string } | { cutOff: true; dotSent: boolean };
+
+/** A deferral that could not be written: the row waits in memory until `until`, and the write is tried again. */
+interface UnwrittenDeferral {
+  until: number;
+  attempts: number;
+  error: string;
+  at: number;
+}
+
+/** Rows read from the table at most in one scan. */
+const scanLimit = 2000;
+
+/** Every session and DNS wait listens on the queue's signals: as many listeners as connections, legitimately. */
+function signalSource(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
 export class QueueService implements Service {
   readonly name = 'queue';
   private state: ServiceState = 'stopped';
   private readonly timings: QueueTimings;
   private readonly inFlight = new Set<number>();
   private readonly perDestination = new Map<string, number>();
+  private readonly running = new Set<Batch>();
   private readonly attempts = new Set<Promise<void>>();
+  /** Aborted by stop(): cuts off the attempts that have not sent the final dot. */
+  private stopping = signalSource();
+  /** Aborted when stop() will wait no longer: cuts off the rest. */
+  private abandoning = signalSource();
+  private stopped: Promise<void> | undefined;
+  /** Rows that are settled (sent, or bounced with the report stored) but could not be removed: never sent again by this process. */
+  private readonly settledUnwritten = new Set<number>();
+  private readonly deferralsUnwritten = new Map<number, UnwrittenDeferral>();
+  /** Rows whose delay report was stored but whose `warned` flag could not be written: not warned about twice. */
+  private readonly warnedUnwritten = new Set<number>();
+  /** Why no attempt starts now (storage read-only, results not written), logged once when it begins. */
+  private paused: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private scanning = false;
   private rescan = false;
@@ -82,30 +131,57 @@ export class QueueService implements Service {
 
   async start(): Promise<void> {
     this.state = 'running';
+    this.stopped = undefined;
+    this.stopping = signalSource();
+    this.abandoning = signalSource();
     const waiting = this.options.store.outbound.count();
     if (waiting > 0) this.options.logger.info('messages waiting to be sent', { recipients: waiting });
     this.kick();
   }
 
-  /** Something was queued or made due: look at the table now. */
+  /** Something was queued or made due, or the storage state changed: look at the table now. */
   kick(): void {
     if (this.state === 'running') this.wake(0);
   }
 
-  async stop(): Promise<void> {
-    if (this.state === 'stopped') return;
-    this.state = 'stopping';
-    clearTimeout(this.timer);
-    // Attempts under way are let finish (bounded by the SMTP timeouts); a row whose attempt is cut off stays queued.
-    const deadline = Date.now() + 10_000;
-    while (this.attempts.size > 0 && Date.now() < deadline) {
-      await Promise.race([Promise.allSettled([...this.attempts]), new Promise((r) => setTimeout(r, 250))]);
-    }
-    this.state = 'stopped';
+  /**
+   * Attempts that have not sent the final dot are cut off at once (their rows
+   * stay as they were, due again at the next start); those waiting for the
+   * reply to the dot get up to `stopWaitMs`, so that their result is
+   * recorded. When this resolves, no attempt is left and nothing of the queue
+   * touches the store again.
+   */
+  stop(): Promise<void> {
+    if (this.state === 'stopped') return Promise.resolve();
+    this.stopped ??= (async () => {
+      this.state = 'stopping';
+      clearTimeout(this.timer);
+      this.stopping.abort();
+      const patience = setTimeout(() => this.abandoning.abort(), this.timings.stopWaitMs);
+      try {
+        while (this.attempts.size > 0) await Promise.allSettled([...this.attempts]);
+      } finally {
+        clearTimeout(patience);
+      }
+      if (!this.writeUnwritten()) {
+        this.options.logger.warn('stopped with results that could not be written; those messages may be sent again after the restart', {
+          settled: this.settledUnwritten.size,
+          deferred: this.deferralsUnwritten.size,
+        });
+      }
+      this.state = 'stopped';
+    })();
+    return this.stopped;
   }
 
   health(): ServiceHealth {
-    return { state: this.state, queued: this.options.store.isOpen ? this.options.store.outbound.count() : 0, sending: this.inFlight.size, ...this.counts };
+    let queued = 0;
+    try {
+      queued = this.options.store.isOpen ? this.options.store.outbound.count() : 0;
+    } catch {
+      // a store that cannot be read is reported by the store's own health
+    }
+    return { state: this.state, queued, sending: this.inFlight.size, ...this.counts };
   }
 
   private wake(delayMs: number): void {
@@ -122,34 +198,71 @@ export class QueueService implements Service {
       return;
     }
     this.scanning = true;
+    let next: number;
     try {
-      const now = Date.now();
-      const due = this.options.store.outbound.due(now, 2000).filter((row) => !this.inFlight.has(row.id));
-      for (const batch of this.batches(due)) {
-        if (!this.mayConnect(batch.key)) continue;
-        this.begin(batch);
-      }
+      next = this.startDue();
     } catch (error) {
       this.options.logger.error('queue scan failed', { error });
+      next = this.timings.pollMs;
     } finally {
       this.scanning = false;
     }
+    if (this.state !== 'running') return;
     if (this.rescan) {
       this.rescan = false;
       return this.wake(0);
     }
-    this.wake(this.untilNextDue());
+    this.wake(next);
   }
 
-  private untilNextDue(): number {
-    const now = Date.now();
-    if (this.inFlight.size === 0) {
-      const next = this.options.store.outbound.nextDue();
-      return next === undefined ? this.timings.pollMs : Math.min(this.timings.pollMs, Math.max(0, next - now));
+  /** One scan; returns how long to sleep. */
+  private startDue(): number {
+    const reason = this.pauseReason();
+    if (reason !== this.paused) {
+      if (reason) this.options.logger.warn('no delivery attempts for now', { reason });
+      else this.options.logger.info('delivery attempts resume');
+      this.paused = reason;
     }
-    // Rows being sent are due too; their end wakes the scan, so only the others count here.
-    const upcoming = this.options.store.outbound.due(now + this.timings.pollMs, this.inFlight.size + 50).find((row) => !this.inFlight.has(row.id));
-    return upcoming ? Math.max(upcoming.nextAttemptAt - now, 250) : this.timings.pollMs;
+    // Not spinning: an attempt whose result cannot be written would only be made again.
+    if (reason) return this.timings.pollMs;
+    if (this.totalConnections() >= this.maxConnections) return this.timings.pollMs;
+    const now = Date.now();
+    const maxPerDestination = this.options.maxPerDestination ?? 2;
+    const saturated = [...this.running].filter((b) => (this.perDestination.get(b.key) ?? 0) >= maxPerDestination).map((b) => b.domain);
+    const due = this.options.store.outbound
+      .due(now, scanLimit, { perDomain: (this.options.maxRecipientsPerTransaction ?? 100) * maxPerDestination, skipDomains: [...new Set(saturated)] })
+      .filter((row) => !this.inFlight.has(row.id) && !this.settledUnwritten.has(row.id) && !((this.deferralsUnwritten.get(row.id)?.until ?? 0) > now));
+    // Domains whose due rows wait for a connection: the end of an attempt wakes the scan for them.
+    const waiting = new Set<string>(saturated);
+    for (const batch of this.batches(due)) {
+      if (this.totalConnections() >= this.maxConnections) return this.timings.pollMs;
+      if (!this.mayConnect(batch.key)) {
+        waiting.add(batch.domain);
+        continue;
+      }
+      this.begin(batch);
+    }
+    return this.untilNextDue(waiting);
+  }
+
+  /** Why no attempt may start now, if so. */
+  private pauseReason(): string | undefined {
+    const storage = this.options.storage?.();
+    if (storage?.state === 'read-only') return `the supervisor reports the data disk read-only${storage.detail ? ` (${storage.detail})` : ''}: no result could be recorded`;
+    if (!this.writeUnwritten()) return 'earlier results could not be written to the database (disk full or read-only?); tried again every poll';
+    return undefined;
+  }
+
+  private untilNextDue(waiting: Set<string>): number {
+    const now = Date.now();
+    const held = [...this.deferralsUnwritten].filter(([id]) => !this.inFlight.has(id));
+    const next = this.options.store.outbound.nextDue({
+      exceptIds: [...this.inFlight, ...this.settledUnwritten, ...held.map(([id]) => id)],
+      exceptDomains: [...waiting],
+    });
+    const soonest = Math.min(next ?? Infinity, ...held.map(([, d]) => d.until));
+    if (soonest === Infinity) return this.timings.pollMs;
+    return Math.min(this.timings.pollMs, Math.max(soonest - now, this.inFlight.size > 0 ? 250 : 0));
   }
 
   /** One transaction per message, sender and recipient domain. */
@@ -173,19 +286,32 @@ export class QueueService implements Service {
     return batches;
   }
 
+  private get maxConnections(): number {
+    return this.options.maxConnections ?? 10;
+  }
+
+  private totalConnections(): number {
+    return [...this.perDestination.values()].reduce((a, b) => a + b, 0);
+  }
+
   private mayConnect(key: string): boolean {
-    const total = [...this.perDestination.values()].reduce((a, b) => a + b, 0);
-    if (total >= (this.options.maxConnections ?? 10)) return false;
+    if (this.totalConnections() >= this.maxConnections) return false;
     return (this.perDestination.get(key) ?? 0) < (this.options.maxPerDestination ?? 2);
   }
 
   private begin(batch: Batch): void {
     for (const row of batch.rows) this.inFlight.add(row.id);
+    this.running.add(batch);
     this.perDestination.set(batch.key, (this.perDestination.get(batch.key) ?? 0) + 1);
     const attempt = this.attempt(batch)
-      .catch((error: unknown) => this.options.logger.error('delivery attempt failed', { error, to: batch.rows.map((r) => r.recipient).join(',') }))
+      .catch((error: unknown) => {
+        // A fault of ours, after the outcomes: the rows wait like a deferral all the same, never tried again at once.
+        this.options.logger.error('delivery attempt failed', { error, to: batch.rows.map((r) => r.recipient).join(',') });
+        this.recordDeferrals(batch.rows.map((row) => ({ row, error: `local error: ${(error as Error).message}` })), Date.now());
+      })
       .finally(() => {
         for (const row of batch.rows) this.inFlight.delete(row.id);
+        this.running.delete(batch);
         const left = (this.perDestination.get(batch.key) ?? 1) - 1;
         if (left > 0) this.perDestination.set(batch.key, left);
         else this.perDestination.delete(batch.key);
@@ -198,20 +324,68 @@ export class QueueService implements Service {
   private async attempt(batch: Batch): Promise<void> {
     const first = batch.rows[0]!;
     const log = this.options.logger.with({ qid: first.id, from: first.sender || '<>' });
-    let sent: { outcomes: RecipientOutcome[]; remote?: string };
+    let sent: SendResult;
     try {
-      const routeUsed = route(this.options.store, this.options.resolver, batch.domain, this.options.mxPort);
-      sent = await this.send(routeUsed, await routeUsed.targets(), batch, log);
+      const missing = await this.missingBody(first);
+      if (missing) {
+        log.error('the message file is missing; the message cannot be sent', { file: first.file, to: batch.rows.map((r) => r.recipient).join(',') });
+        sent = { outcomes: batch.rows.map((row) => ({ recipient: row.recipient, result: 'temporary', reply: missing })) };
+      } else {
+        const routeUsed = route(this.options.store, this.options.resolver, batch.domain, this.options.mxPort);
+        const targets = await this.unlessStopped(routeUsed.targets());
+        sent = targets === undefined ? { cutOff: true, dotSent: false } : await this.send(routeUsed, targets, batch, log);
+      }
     } catch (error) {
-      if (!(error instanceof RouteError)) throw error;
-      const result = error.permanent ? 'permanent' : 'temporary';
-      return this.settle(batch, batch.rows.map((row) => ({ recipient: row.recipient, result, reply: error.message })), undefined, log, error.status);
+      if (error instanceof RouteError) {
+        const result = error.permanent ? 'permanent' : 'temporary';
+        return this.settle(batch, batch.rows.map((row) => ({ recipient: row.recipient, result, reply: error.message })), undefined, log, error.status);
+      }
+      // The message file cannot be read, or another local failure: a temporary one like any other, so it waits its backoff.
+      log.error('delivery attempt failed', { error, to: batch.rows.map((r) => r.recipient).join(',') });
+      sent = { outcomes: batch.rows.map((row) => ({ recipient: row.recipient, result: 'temporary', reply: `local error: ${(error as Error).message}` })) };
+    }
+    if ('cutOff' in sent) {
+      // Nothing is recorded: the rows stay as they were, due again at the next start, and not charged for the shutdown.
+      if (sent.dotSent) log.warn('stopped while waiting for the reply to the final dot; the peer may have the message, which will be sent again', { to: batch.rows.map((r) => r.recipient).join(',') });
+      else log.info('attempt cut off by the shutdown; still queued', { to: batch.rows.map((r) => r.recipient).join(',') });
+      return;
     }
     return this.settle(batch, sent.outcomes, sent.remote, log);
   }
 
+  /** Why the row's body cannot be sent (its file is gone), or undefined. */
+  private async missingBody(row: OutboundRow): Promise<string | undefined> {
+    try {
+      await stat(this.options.store.mail.files.absolute(row.file));
+      return undefined;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      return `the stored message file messages/${row.file} is missing; restore it from a backup, or remove the message with mailnest queue delete ${row.id}`;
+    }
+  }
+
+  /** The step's result, or undefined once stop() has begun (the step goes on, unheeded). */
+  private async unlessStopped<T>(step: Promise<T>): Promise<T | undefined> {
+    const signal = this.stopping.signal;
+    if (signal.aborted) {
+      // Unheeded, a failing step must not become an unhandled rejection.
+      step.catch(() => {});
+      return undefined;
+    }
+    let onAbort = () => {};
+    const stopped = new Promise<undefined>((resolve) => {
+      onAbort = () => resolve(undefined);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([step, stopped]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
   /** Tries each target until one takes the transaction. */
-  private async send(routeUsed: Route, targets: { host: string; port: number; name: string }[], batch: Batch, log: Logger): Promise<{ outcomes: RecipientOutcome[]; remote?: string }> {
+  private async send(routeUsed: Route, targets: SessionTarget[], batch: Batch, log: Logger): Promise<SendResult> {
     const first = batch.rows[0]!;
     const path = this.options.store.mail.files.absolute(first.file);
     let signature: Buffer | null = null;
@@ -239,6 +413,9 @@ export class QueueService implements Service {
           auth: routeUsed.auth,
           connectTimeoutMs: this.timings.connectTimeoutMs,
           socketTimeoutMs: this.timings.socketTimeoutMs,
+          dataTimeoutMs: this.timings.dataTimeoutMs,
+          stop: this.stopping.signal,
+          abandon: this.abandoning.signal,
         },
         {
           sender: first.sender,
@@ -247,11 +424,13 @@ export class QueueService implements Service {
           message: () => Readable.from(withPrefix(prefix, path, skip)),
         },
       );
+      if (result.connected === 'cut-off') return { cutOff: true, dotSent: result.dotSent };
       if (!result.connected) {
         log.info('could not connect', { via: routeUsed.via, host: label, port: target.port, error: result.error });
         failures.push(`${label}: ${result.error}`);
         continue;
       }
+      if (result.tlsFallback) log.warn('TLS handshake failed; sent in plaintext (opportunistic TLS, RFC 7435)', { via: routeUsed.via, host: label, tls: 'failed-fallback-plaintext', error: result.tlsFallback });
       log.debug('session', { via: routeUsed.via, host: label, tls: result.tls, signed: signature !== null });
       return { outcomes: result.outcomes, remote: target.name };
     }
@@ -261,7 +440,6 @@ export class QueueService implements Service {
 
   /** Records each recipient's outcome: sent rows go, failures bounce, the rest wait for the next attempt. */
   private async settle(batch: Batch, outcomes: RecipientOutcome[], remote: string | undefined, log: Logger, routeStatus?: string): Promise<void> {
-    const store = this.options.store;
     const now = Date.now();
     const byRecipient = new Map(outcomes.map((o) => [o.recipient, o]));
     const sent: number[] = [];
@@ -280,11 +458,11 @@ export class QueueService implements Service {
         log.info('expired', { to: row.recipient, reply: outcome.reply });
       } else {
         deferred.push({ row, outcome });
-        log.info('deferred', { to: row.recipient, relay: remote, reply: outcome.reply, attempts: row.attempts + 1 });
+        log.info('deferred', { to: row.recipient, relay: remote, reply: outcome.reply, attempts: this.attemptsOf(row) + 1 });
       }
     }
     if (sent.length) {
-      store.outbound.remove(sent);
+      this.recordSettled(sent, log);
       this.counts.sent += sent.length;
     }
     if (bounced.length) {
@@ -295,25 +473,16 @@ export class QueueService implements Service {
         log,
       );
       if (stored) {
-        store.outbound.remove(bounced.map((b) => b.row.id));
+        this.recordSettled(bounced.map((b) => b.row.id), log);
         this.counts.bounced += bounced.length;
       } else {
         // The report could not be stored: keep the rows and try the whole thing again later.
         for (const b of bounced) deferred.push({ row: b.row, outcome: b.outcome });
       }
     }
-    if (deferred.length) {
-      store.outbound.defer(
-        deferred.map(({ row, outcome }) => ({
-          id: row.id,
-          error: outcome.reply,
-          nextAttemptAt: now + Math.min(this.timings.retryBaseMs * 2 ** Math.min(row.attempts, 20), this.timings.retryMaxMs),
-        })),
-        now,
-      );
-    }
+    if (deferred.length) this.recordDeferrals(deferred.map(({ row, outcome }) => ({ row, error: outcome.reply })), now);
     this.counts.deferred += deferred.length;
-    const late = deferred.filter(({ row }) => !row.warned && now - row.createdAt >= this.timings.delayWarningMs);
+    const late = deferred.filter(({ row }) => !row.warned && !this.warnedUnwritten.has(row.id) && now - row.createdAt >= this.timings.delayWarningMs);
     if (late.length) {
       const stored = await this.notify(
         'delayed',
@@ -323,10 +492,75 @@ export class QueueService implements Service {
         new Date(late[0]!.row.createdAt + this.timings.lifetimeMs),
       );
       if (stored) {
-        store.outbound.markWarned(late.map(({ row }) => row.id));
+        const ids = late.map(({ row }) => row.id);
+        try {
+          this.options.store.outbound.markWarned(ids);
+        } catch (error) {
+          log.error('could not record the delay report; written later', { error });
+          for (const id of ids) this.warnedUnwritten.add(id);
+        }
         this.counts.warned += late.length;
       }
     }
+  }
+
+  /** Attempts so far, counting deferrals that are not written yet. */
+  private attemptsOf(row: OutboundRow): number {
+    return this.deferralsUnwritten.get(row.id)?.attempts ?? row.attempts;
+  }
+
+  /** Removes settled rows; if the store refuses, they are kept in memory, never sent again, and removed later. */
+  private recordSettled(ids: number[], log: Logger): void {
+    for (const id of ids) this.deferralsUnwritten.delete(id);
+    try {
+      this.options.store.outbound.remove(ids);
+    } catch (error) {
+      log.error('could not record the result; the message is not sent again, and the result is written when the database allows', { error, ids: ids.join(',') });
+      for (const id of ids) this.settledUnwritten.add(id);
+    }
+  }
+
+  /** Defers rows with the doubling backoff; if the store refuses, the backoff is kept in memory and written later. */
+  private recordDeferrals(rows: { row: OutboundRow; error: string }[], now: number): void {
+    const entries = rows.map(({ row, error }) => {
+      const attempts = this.attemptsOf(row) + 1;
+      return { id: row.id, error, attempts, nextAttemptAt: now + Math.min(this.timings.retryBaseMs * 2 ** Math.min(attempts - 1, 20), this.timings.retryMaxMs) };
+    });
+    for (const entry of entries) this.deferralsUnwritten.delete(entry.id);
+    try {
+      this.options.store.outbound.defer(entries, now);
+    } catch (error) {
+      this.options.logger.error('could not record a deferral; the retry waits in memory', { error, ids: entries.map((e) => e.id).join(',') });
+      for (const e of entries) this.deferralsUnwritten.set(e.id, { until: e.nextAttemptAt, attempts: e.attempts, error: e.error, at: now });
+    }
+  }
+
+  /** Writes what the store refused before; true when nothing is left unwritten. */
+  private writeUnwritten(): boolean {
+    if (this.settledUnwritten.size === 0 && this.deferralsUnwritten.size === 0 && this.warnedUnwritten.size === 0) return true;
+    if (!this.options.store.isOpen) return false;
+    const outbound = this.options.store.outbound;
+    try {
+      if (this.settledUnwritten.size) {
+        outbound.remove([...this.settledUnwritten]);
+        this.settledUnwritten.clear();
+      }
+      // A row being tried again right now gets its own result; its old deferral is not written over it.
+      const deferrals = [...this.deferralsUnwritten].filter(([id]) => !this.inFlight.has(id));
+      for (const [id, d] of deferrals) {
+        outbound.defer([{ id, error: d.error, nextAttemptAt: d.until }], d.at);
+        this.deferralsUnwritten.delete(id);
+      }
+      if (this.warnedUnwritten.size) {
+        outbound.markWarned([...this.warnedUnwritten]);
+        this.warnedUnwritten.clear();
+      }
+    } catch {
+      return false;
+    }
+    this.options.logger.info('results that could not be written before are recorded');
+    // What is left belongs to rows being tried right now, whose own result replaces it.
+    return [...this.deferralsUnwritten.keys()].every((id) => this.inFlight.has(id));
   }
 
   /**

@@ -32,10 +32,20 @@ export function fromDomainOf(structureJson: string): string | null {
   }
 }
 
-/** The header section (each line with its line end, without the blank line that closes it), up to 64 KB. */
+/**
+ * The header section (each line with its line end, without the blank line
+ * that closes it), up to 64 KB. Empty when the file is gone: the report on a
+ * message whose file went missing must still reach its sender.
+ */
 export async function readHeaderSection(path: string, structureJson: string): Promise<Buffer> {
   const { root } = JSON.parse(structureJson) as MessageStructure;
-  const header = await readHead(path, Math.min(root.body, 64 * 1024));
+  let header: Buffer;
+  try {
+    header = await readHead(path, Math.min(root.body, 64 * 1024));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
+    throw error;
+  }
   if (header.length < root.body) return header;
   if (header.subarray(-4).equals(Buffer.from('\r\n\r\n'))) return header.subarray(0, -2);
   return header.subarray(-2).equals(Buffer.from('\n\n')) ? header.subarray(0, -1) : header;

@@ -67,6 +67,13 @@ interface Row {
 const select = `SELECT o.id, o.body_id, o.sender, o.recipient, o.origin, o.state, o.attempts, o.next_attempt_at, o.last_attempt_at, o.last_error, o.warned, o.created_at,
   b.file, b.size, b.subject, b.structure FROM outbound o JOIN bodies b ON b.id = o.body_id`;
 
+/**
+ * The recipient's domain in SQL, lower-cased, as the queue takes it (after the
+ * last '@'): rtrim strips every character but '@' from the right, so its length
+ * is the position of the last '@'.
+ */
+const domainOf = `lower(substr(o.recipient, length(rtrim(o.recipient, replace(o.recipient, '@', ''))) + 1))`;
+
 function toRow(r: Row): OutboundRow {
   return {
     id: r.id,
@@ -102,14 +109,37 @@ export class OutboundTable {
     return toRow(row);
   }
 
-  /** Rows whose next attempt is due, oldest first. */
-  due(now: number, limit: number): OutboundRow[] {
-    return (this.db.prepare(`${select} WHERE o.state = 'queued' AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.id LIMIT ?`).all(now, limit) as Row[]).map(toRow);
+  /**
+   * Rows whose next attempt is due, oldest first: at most `perDomain` for each
+   * recipient domain, and none for `skipDomains` (destinations at their
+   * connection limit), so that one domain's backlog never hides the others.
+   */
+  due(now: number, limit: number, options: { perDomain?: number; skipDomains?: readonly string[] } = {}): OutboundRow[] {
+    const perDomain = options.perDomain ?? limit;
+    const rows = this.db
+      .prepare(
+        `${select} WHERE o.id IN (
+          SELECT id FROM (
+            SELECT o.id, row_number() OVER (PARTITION BY ${domainOf} ORDER BY o.next_attempt_at, o.id) AS n FROM outbound o
+            WHERE o.state = 'queued' AND o.next_attempt_at <= ? AND ${domainOf} NOT IN (SELECT value FROM json_each(?))
+          ) WHERE n <= ?
+        ) ORDER BY o.next_attempt_at, o.id LIMIT ?`,
+      )
+      .all(now, JSON.stringify(options.skipDomains ?? []), perDomain, limit) as Row[];
+    return rows.map(toRow);
   }
 
-  /** When the next row falls due, if any. */
-  nextDue(): number | undefined {
-    return (this.db.prepare(`SELECT min(next_attempt_at) FROM outbound WHERE state = 'queued'`).pluck().get() as number | null) ?? undefined;
+  /** When the next row falls due, if any, leaving out the rows and the recipient domains named. */
+  nextDue(options: { exceptIds?: readonly number[]; exceptDomains?: readonly string[] } = {}): number | undefined {
+    return (
+      (this.db
+        .prepare(
+          `SELECT min(o.next_attempt_at) FROM outbound o WHERE o.state = 'queued'
+            AND o.id NOT IN (SELECT value FROM json_each(?)) AND ${domainOf} NOT IN (SELECT value FROM json_each(?))`,
+        )
+        .pluck()
+        .get(JSON.stringify(options.exceptIds ?? []), JSON.stringify(options.exceptDomains ?? [])) as number | null) ?? undefined
+    );
   }
 
   count(): number {

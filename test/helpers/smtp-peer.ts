@@ -1,8 +1,10 @@
 // Another mail server, for the outbound queue to deliver to: smtp-server on
 // 127.0.0.1 with an ephemeral port, keeping every message it accepts and
-// answering RCPT and DATA as the test decides.
+// answering RCPT and DATA as the test decides (at once, or when a promise the
+// test holds settles: a server that stalls).
 
 import type { ExecutionContext } from 'ava';
+import type { SecureContextOptions } from 'node:tls';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
 
 export interface ReceivedByPeer {
@@ -20,16 +22,20 @@ export interface PeerOptions {
   secure?: boolean;
   /** Require AUTH with these credentials (a smarthost). */
   login?: { user: string; pass: string };
-  /** A reply for RCPT: return an Error with responseCode to refuse, or null to accept. */
-  onRcpt?: (address: string, attempt: number) => (Error & { responseCode?: number }) | null;
-  /** A reply for the end of DATA, the same way. */
-  onData?: (attempt: number) => (Error & { responseCode?: number }) | null;
+  /** A reply for RCPT: return an Error with responseCode to refuse, or null to accept; a promise of one answers when it settles. */
+  onRcpt?: (address: string, attempt: number) => Refusal | Promise<Refusal>;
+  /** A reply for the end of DATA (the whole message has arrived), the same way. */
+  onData?: (attempt: number) => Refusal | Promise<Refusal>;
   /** No STARTTLS offered. */
   noTls?: boolean;
   host?: string;
   /** Wait this long before answering the end of DATA (a slow server). */
   dataDelayMs?: number;
+  /** TLS versions the server speaks: `{ maxVersion: 'TLSv1.1' }` is a server whose STARTTLS handshake our client refuses. */
+  tls?: Pick<SecureContextOptions, 'minVersion' | 'maxVersion'>;
 }
+
+type Refusal = (Error & { responseCode?: number }) | null;
 
 export function reply(code: number, text: string): Error & { responseCode: number } {
   return Object.assign(new Error(text), { responseCode: code });
@@ -50,6 +56,7 @@ export async function startPeer(t: ExecutionContext, options: PeerOptions = {}) 
     // Reverse DNS would query the system resolver for each connection; nothing here may leave the machine.
     disableReverseLookup: true,
     size: 100 * 1024 * 1024,
+    ...options.tls,
     onConnect(_session, callback) {
       connections.open += 1;
       connections.total += 1;
@@ -66,7 +73,7 @@ export async function startPeer(t: ExecutionContext, options: PeerOptions = {}) 
     onRcptTo(address: SMTPServerAddress, _session, callback) {
       const attempt = (rcptAttempts.get(address.address) ?? 0) + 1;
       rcptAttempts.set(address.address, attempt);
-      callback(options.onRcpt?.(address.address, attempt) ?? undefined);
+      Promise.resolve(options.onRcpt?.(address.address, attempt) ?? null).then((refusal) => callback(refusal ?? undefined), callback);
     },
     onData(stream, session: SMTPServerSession, callback) {
       const chunks: Buffer[] = [];
@@ -74,7 +81,12 @@ export async function startPeer(t: ExecutionContext, options: PeerOptions = {}) 
       stream.on('end', async () => {
         if (options.dataDelayMs) await new Promise((r) => setTimeout(r, options.dataDelayMs));
         dataAttempts += 1;
-        const refusal = options.onData?.(dataAttempts) ?? null;
+        let refusal: Refusal;
+        try {
+          refusal = (await options.onData?.(dataAttempts)) ?? null;
+        } catch (error) {
+          return callback(error as Error);
+        }
         if (refusal) return callback(refusal);
         received.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
@@ -93,5 +105,5 @@ export async function startPeer(t: ExecutionContext, options: PeerOptions = {}) 
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { port, received, rcptAttempts, connections, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { port, received, rcptAttempts, connections, dataAttempts: () => dataAttempts, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }

@@ -16,11 +16,11 @@ export const fastRetry: Partial<QueueTimings> = { retryBaseMs: 200, retryMaxMs: 
 
 export async function startQueueServices(
   t: ExecutionContext,
-  options: { data?: string; dnsServer?: string; mxPort?: number; timings?: Partial<QueueTimings>; family?: boolean } = {},
+  options: { data?: string; dnsServer?: string; mxPort?: number; timings?: Partial<QueueTimings>; family?: boolean; overrides?: Record<string, string> } = {},
 ): Promise<TestServices> {
   const env = await startServices(t, {
     data: options.data,
-    overrides: options.dnsServer ? { 'dns-servers': options.dnsServer } : {},
+    overrides: { ...(options.dnsServer ? { 'dns-servers': options.dnsServer } : {}), ...options.overrides },
     queue: { timings: { ...fastRetry, ...options.timings }, mxPort: options.mxPort },
   });
   if (options.family ?? true) await addFamily(env.services);
