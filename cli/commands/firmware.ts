@@ -3,7 +3,8 @@
 // `make run` does (simulated hardware, LED changes in the log, SIGUSR1 holds
 // the simulated reset button for 10 s, and <data>/run/simulated-sensors.json
 // can play a full or read-only disk). SIGHUP tries the services again at once
-// when they refused to start (a setting, a port in use) or recovery failed.
+// when they refused to start (a setting, a port in use) or recovery failed;
+// started from a terminal, SIGHUP is a hangup and stops it, as SIGTERM does.
 //
 // It takes the same --data, --port-offset, --port NAME=PORT and setting flags
 // as `serve` and passes them on to the `serve` it spawns; the ports it probes
@@ -169,8 +170,12 @@ export const firmwareCommand: Command = {
       button.press();
       setTimeout(() => button.release(), 10_500).unref();
     };
-    // SIGHUP: "I fixed it": the services are tried again at once if they refused to start or could not be recovered.
+    // SIGHUP under init (no terminal): "I fixed it", the services are tried again at once if they refused to
+    // start or could not be recovered. Started from a terminal (make run), it is the terminal going away: stop,
+    // rather than stay behind holding the ports.
+    const fromTerminal = process.stdin.isTTY === true;
     const onHangUp = () => {
+      if (fromTerminal) return onSignal('SIGHUP');
       if (!supervisor.retryNow('SIGHUP')) logger.info('SIGHUP: nothing to try again (the services are not refusing to start, and recovery has not failed)');
     };
     process.on('SIGTERM', onSignal);
