@@ -10,9 +10,11 @@ import type { StorageState } from '../core/storage-state.ts';
 import type { MessageSigner } from '../dkim/index.ts';
 import type { MailResolver } from '../dns/index.ts';
 import type { OutboundRow, Store } from '../store/index.ts';
-import { receiveMessage, type BodyAnalyzer } from '../store/receive.ts';
-import { buildDsn, statusOf, type ReportedRecipient } from './dsn.ts';
-import { fromDomainOf, readHeaderSection, returnPathLength, withPrefix } from './message-file.ts';
+import type { BodyAnalyzer } from '../store/receive.ts';
+import { statusOf } from './dsn.ts';
+import { fromDomainOf, returnPathLength, withPrefix } from './message-file.ts';
+import { DeliveryReports } from './reports.ts';
+import { QueueResults } from './results.ts';
 import { route, routeKey, RouteError, type Route } from './routes.ts';
 import { runSession, type RecipientOutcome, type SessionResult, type SessionTarget } from './smtp-session.ts';
 
@@ -82,14 +84,6 @@ interface Batch {
 /** What a send came to: outcomes to record, or an attempt cut off by stop() that records nothing. */
 type SendResult = { outcomes: RecipientOutcome[]; remote?: string } | { cutOff: true; dotSent: boolean };
 
-/** A deferral that could not be written: the row waits in memory until `until`, and the write is tried again. */
-interface UnwrittenDeferral {
-  until: number;
-  attempts: number;
-  error: string;
-  at: number;
-}
-
 /** Rows read from the table at most in one scan. */
 const scanLimit = 2000;
 
@@ -113,11 +107,9 @@ export class QueueService implements Service {
   /** Aborted when stop() will wait no longer: cuts off the rest. */
   private abandoning = signalSource();
   private stopped: Promise<void> | undefined;
-  /** Rows that are settled (sent, or bounced with the report stored) but could not be removed: never sent again by this process. */
-  private readonly settledUnwritten = new Set<number>();
-  private readonly deferralsUnwritten = new Map<number, UnwrittenDeferral>();
-  /** Rows whose delay report was stored but whose `warned` flag could not be written: not warned about twice. */
-  private readonly warnedUnwritten = new Set<number>();
+  /** What was recorded of each attempt, kept in memory while the database refuses it. */
+  private readonly results: QueueResults;
+  private readonly reports: DeliveryReports;
   /** Why no attempt starts now (storage read-only, results not written), logged once when it begins. */
   private paused: string | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -127,6 +119,8 @@ export class QueueService implements Service {
 
   constructor(private readonly options: QueueOptions) {
     this.timings = { ...defaultQueueTimings, ...options.timings };
+    this.results = new QueueResults(options.store, this.timings, options.logger, (id) => this.inFlight.has(id));
+    this.reports = new DeliveryReports({ store: options.store, createAnalyzer: options.createAnalyzer, hostname: options.hostname, onQueued: () => this.kick() });
   }
 
   async start(): Promise<void> {
@@ -163,11 +157,8 @@ export class QueueService implements Service {
       } finally {
         clearTimeout(patience);
       }
-      if (!this.writeUnwritten()) {
-        this.options.logger.warn('stopped with results that could not be written; those messages may be sent again after the restart', {
-          settled: this.settledUnwritten.size,
-          deferred: this.deferralsUnwritten.size,
-        });
+      if (!this.results.writeUnwritten()) {
+        this.options.logger.warn('stopped with results that could not be written; those messages may be sent again after the restart', this.results.unwritten);
       }
       this.state = 'stopped';
     })();
@@ -231,7 +222,7 @@ export class QueueService implements Service {
     const saturated = [...this.running].filter((b) => (this.perDestination.get(b.key) ?? 0) >= maxPerDestination).map((b) => b.domain);
     const due = this.options.store.outbound
       .due(now, scanLimit, { perDomain: (this.options.maxRecipientsPerTransaction ?? 100) * maxPerDestination, skipDomains: [...new Set(saturated)] })
-      .filter((row) => !this.inFlight.has(row.id) && !this.settledUnwritten.has(row.id) && !((this.deferralsUnwritten.get(row.id)?.until ?? 0) > now));
+      .filter((row) => !this.inFlight.has(row.id) && !this.results.isSettled(row.id) && !(this.results.heldUntil(row.id) > now));
     // Domains whose due rows wait for a connection: the end of an attempt wakes the scan for them.
     const waiting = new Set<string>(saturated);
     for (const batch of this.batches(due)) {
@@ -249,18 +240,15 @@ export class QueueService implements Service {
   private pauseReason(): string | undefined {
     const storage = this.options.storage?.();
     if (storage?.state === 'read-only') return `the supervisor reports the data disk read-only${storage.detail ? ` (${storage.detail})` : ''}: no result could be recorded`;
-    if (!this.writeUnwritten()) return 'earlier results could not be written to the database (disk full or read-only?); tried again every poll';
+    if (!this.results.writeUnwritten()) return 'earlier results could not be written to the database (disk full or read-only?); tried again every poll';
     return undefined;
   }
 
   private untilNextDue(waiting: Set<string>): number {
     const now = Date.now();
-    const held = [...this.deferralsUnwritten].filter(([id]) => !this.inFlight.has(id));
-    const next = this.options.store.outbound.nextDue({
-      exceptIds: [...this.inFlight, ...this.settledUnwritten, ...held.map(([id]) => id)],
-      exceptDomains: [...waiting],
-    });
-    const soonest = Math.min(next ?? Infinity, ...held.map(([, d]) => d.until));
+    const held = this.results.held();
+    const next = this.options.store.outbound.nextDue({ exceptIds: [...this.inFlight, ...held.ids], exceptDomains: [...waiting] });
+    const soonest = Math.min(next ?? Infinity, held.soonest);
     if (soonest === Infinity) return this.timings.pollMs;
     return Math.min(this.timings.pollMs, Math.max(soonest - now, this.inFlight.size > 0 ? 250 : 0));
   }
@@ -307,7 +295,7 @@ export class QueueService implements Service {
       .catch((error: unknown) => {
         // A fault of ours, after the outcomes: the rows wait like a deferral all the same, never tried again at once.
         this.options.logger.error('delivery attempt failed', { error, to: batch.rows.map((r) => r.recipient).join(',') });
-        this.recordDeferrals(batch.rows.map((row) => ({ row, error: `local error: ${(error as Error).message}` })), Date.now());
+        this.results.deferred(batch.rows.map((row) => ({ row, error: `local error: ${(error as Error).message}` })), Date.now());
       })
       .finally(() => {
         for (const row of batch.rows) this.inFlight.delete(row.id);
@@ -458,33 +446,33 @@ export class QueueService implements Service {
         log.info('expired', { to: row.recipient, reply: outcome.reply });
       } else {
         deferred.push({ row, outcome });
-        log.info('deferred', { to: row.recipient, relay: remote, reply: outcome.reply, attempts: this.attemptsOf(row) + 1 });
+        log.info('deferred', { to: row.recipient, relay: remote, reply: outcome.reply, attempts: this.results.attemptsOf(row) + 1 });
       }
     }
     if (sent.length) {
-      this.recordSettled(sent, log);
+      this.results.settled(sent, log);
       this.counts.sent += sent.length;
     }
     if (bounced.length) {
-      const stored = await this.notify(
+      const stored = await this.reports.send(
         'failed',
         batch.rows[0]!,
         bounced.map((b) => ({ recipient: b.row.recipient, status: b.status.replace(/^4/, '5'), diagnostic: b.outcome.reply, remoteMta: remote, command: b.outcome.command })),
         log,
       );
       if (stored) {
-        this.recordSettled(bounced.map((b) => b.row.id), log);
+        this.results.settled(bounced.map((b) => b.row.id), log);
         this.counts.bounced += bounced.length;
       } else {
         // The report could not be stored: keep the rows and try the whole thing again later.
         for (const b of bounced) deferred.push({ row: b.row, outcome: b.outcome });
       }
     }
-    if (deferred.length) this.recordDeferrals(deferred.map(({ row, outcome }) => ({ row, error: outcome.reply })), now);
+    if (deferred.length) this.results.deferred(deferred.map(({ row, outcome }) => ({ row, error: outcome.reply })), now);
     this.counts.deferred += deferred.length;
-    const late = deferred.filter(({ row }) => !row.warned && !this.warnedUnwritten.has(row.id) && now - row.createdAt >= this.timings.delayWarningMs);
+    const late = deferred.filter(({ row }) => !this.results.wasWarned(row) && now - row.createdAt >= this.timings.delayWarningMs);
     if (late.length) {
-      const stored = await this.notify(
+      const stored = await this.reports.send(
         'delayed',
         late[0]!.row,
         late.map(({ row, outcome }) => ({ recipient: row.recipient, status: statusOf(outcome.reply, 4).replace(/^5/, '4'), diagnostic: outcome.reply, remoteMta: remote, command: outcome.command })),
@@ -492,130 +480,9 @@ export class QueueService implements Service {
         new Date(late[0]!.row.createdAt + this.timings.lifetimeMs),
       );
       if (stored) {
-        const ids = late.map(({ row }) => row.id);
-        try {
-          this.options.store.outbound.markWarned(ids);
-        } catch (error) {
-          log.error('could not record the delay report; written later', { error });
-          for (const id of ids) this.warnedUnwritten.add(id);
-        }
+        this.results.warned(late.map(({ row }) => row.id), log);
         this.counts.warned += late.length;
       }
     }
-  }
-
-  /** Attempts so far, counting deferrals that are not written yet. */
-  private attemptsOf(row: OutboundRow): number {
-    return this.deferralsUnwritten.get(row.id)?.attempts ?? row.attempts;
-  }
-
-  /** Removes settled rows; if the store refuses, they are kept in memory, never sent again, and removed later. */
-  private recordSettled(ids: number[], log: Logger): void {
-    for (const id of ids) this.deferralsUnwritten.delete(id);
-    try {
-      this.options.store.outbound.remove(ids);
-    } catch (error) {
-      log.error('could not record the result; the message is not sent again, and the result is written when the database allows', { error, ids: ids.join(',') });
-      for (const id of ids) this.settledUnwritten.add(id);
-    }
-  }
-
-  /** Defers rows with the doubling backoff; if the store refuses, the backoff is kept in memory and written later. */
-  private recordDeferrals(rows: { row: OutboundRow; error: string }[], now: number): void {
-    const entries = rows.map(({ row, error }) => {
-      const attempts = this.attemptsOf(row) + 1;
-      return { id: row.id, error, attempts, nextAttemptAt: now + Math.min(this.timings.retryBaseMs * 2 ** Math.min(attempts - 1, 20), this.timings.retryMaxMs) };
-    });
-    for (const entry of entries) this.deferralsUnwritten.delete(entry.id);
-    try {
-      this.options.store.outbound.defer(entries, now);
-    } catch (error) {
-      this.options.logger.error('could not record a deferral; the retry waits in memory', { error, ids: entries.map((e) => e.id).join(',') });
-      for (const e of entries) this.deferralsUnwritten.set(e.id, { until: e.nextAttemptAt, attempts: e.attempts, error: e.error, at: now });
-    }
-  }
-
-  /** Writes what the store refused before; true when nothing is left unwritten. */
-  private writeUnwritten(): boolean {
-    if (this.settledUnwritten.size === 0 && this.deferralsUnwritten.size === 0 && this.warnedUnwritten.size === 0) return true;
-    if (!this.options.store.isOpen) return false;
-    const outbound = this.options.store.outbound;
-    try {
-      if (this.settledUnwritten.size) {
-        outbound.remove([...this.settledUnwritten]);
-        this.settledUnwritten.clear();
-      }
-      // A row being tried again right now gets its own result; its old deferral is not written over it.
-      const deferrals = [...this.deferralsUnwritten].filter(([id]) => !this.inFlight.has(id));
-      for (const [id, d] of deferrals) {
-        outbound.defer([{ id, error: d.error, nextAttemptAt: d.until }], d.at);
-        this.deferralsUnwritten.delete(id);
-      }
-      if (this.warnedUnwritten.size) {
-        outbound.markWarned([...this.warnedUnwritten]);
-        this.warnedUnwritten.clear();
-      }
-    } catch {
-      return false;
-    }
-    this.options.logger.info('results that could not be written before are recorded');
-    // What is left belongs to rows being tried right now, whose own result replaces it.
-    return [...this.deferralsUnwritten.keys()].every((id) => this.inFlight.has(id));
-  }
-
-  /**
-   * Tells the envelope sender: into the INBOX of a local sender, or queued
-   * with a null sender to a remote one. Never to the null sender (RFC 5321
-   * §4.5.5: a report is not reported on). Returns false when the report
-   * should be tried again later.
-   */
-  private async notify(kind: 'failed' | 'delayed', row: OutboundRow, recipients: ReportedRecipient[], log: Logger, retryUntil?: Date): Promise<boolean> {
-    const store = this.options.store;
-    if (row.sender === '') {
-      log.info('no report: the message had a null sender', { kind, to: recipients.map((r) => r.recipient).join(',') });
-      return true;
-    }
-    let resolution;
-    try {
-      resolution = store.recipients.resolve(row.sender);
-    } catch {
-      log.warn('no report: the sender address cannot be used', { sender: row.sender });
-      return true;
-    }
-    const accounts = resolution.kind === 'local' ? resolution.accounts : [];
-    if (resolution.kind !== 'remote' && accounts.length === 0) {
-      log.warn('no report: the sender is no longer a local user', { sender: row.sender });
-      return true;
-    }
-    try {
-      const message = buildDsn({
-        kind,
-        reportingMta: this.options.hostname,
-        sender: row.sender,
-        arrivalDate: new Date(row.createdAt),
-        lastAttemptDate: new Date(),
-        retryUntil,
-        subject: row.subject,
-        originalHeaders: await readHeaderSection(store.mail.files.absolute(row.file), row.structure),
-        recipients,
-      });
-      // RFC 3464 §2: a report has the null sender; delivered here, it gets the Return-Path of final delivery (RFC 5321 §4.4).
-      const local = resolution.kind !== 'remote';
-      const result = await receiveMessage(store.mail.files, this.options.createAnalyzer(), Readable.from([message]), local ? { prefix: Buffer.from('Return-Path: <>\r\n') } : {}, {
-        commit: (body) =>
-          resolution.kind === 'remote'
-            ? store.mail.deliver(body, [], Date.now(), [{ sender: '', recipient: row.sender, origin: 'report' }])
-            : // Postfix's way: a report to a local sender is delivered even over quota, or it would be retried forever.
-              store.mail.deliver(body, accounts.map((account) => ({ account, mailbox: 'INBOX', ignoreQuota: true }))),
-      });
-      if (!result.ok) throw new Error('the report is too large');
-    } catch (error) {
-      log.warn('could not store the report; trying again later', { kind, to: row.sender, error });
-      return false;
-    }
-    // Stored: nothing below may make the caller store it a second time.
-    log.info(kind === 'failed' ? 'bounce report sent' : 'delay report sent', { to: row.sender, about: recipients.map((r) => r.recipient).join(',') });
-    if (resolution.kind === 'remote') this.kick();
-    return true;
   }
 }
