@@ -30,6 +30,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListenError } from './listen.ts';
+import { isServingProcess } from './serving-process.ts';
 
 export interface StartErrorFile {
   message: string;
@@ -113,15 +114,6 @@ export function removeRunConfig(dataDir: string): void {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * What the server serving this data folder uses, or undefined when none runs:
  * the file must name the pid serve.pid holds, and that process must be alive
@@ -137,11 +129,6 @@ export function readRunConfig(dataDir: string): RunConfigFile | undefined {
     return undefined;
   }
   if (!file || typeof file.pid !== 'number' || file.pid !== lockPid || typeof file.settings !== 'object' || !file.settings) return undefined;
-  if (!alive(file.pid)) return undefined;
-  try {
-    if (!readFileSync(`/proc/${file.pid}/cmdline`, 'utf8').includes('mailnest')) return undefined;
-  } catch {
-    // no /proc (or not ours to read): alive and named in serve.pid is enough
-  }
+  if (!isServingProcess(file.pid, dataDir)) return undefined;
   return { pid: file.pid, startedAt: String(file.startedAt ?? ''), settings: file.settings, sources: file.sources ?? {}, ports: file.ports ?? {} };
 }

@@ -1,25 +1,15 @@
 // One serving process per data folder: `serve.pid` names it. Two would both
 // sweep tmp/ and allocate from the same counters behind each other's caches.
-// A pid file left by a crash is taken over when that process is gone (or the
-// pid now belongs to something that is not Mailnest, after a reboot).
+// A pid file left by a crash or a reset is taken over when that process is
+// gone, or when the pid now belongs to something that is not `mailnest serve`
+// of this folder: after a reboot pids are handed out again, and on the
+// appliance many processes have "mailnest" in their command line (the
+// console's, the supervisor's), so the name alone proves nothing.
 
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../core/errors.ts';
-
-function isMailnestProcess(pid: number): boolean {
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('mailnest');
-  } catch {
-    return true;
-  }
-}
+import { isServingProcess } from '../core/serving-process.ts';
 
 export interface DataLock {
   release(): void;
@@ -45,7 +35,7 @@ export function lockDataFolder(root: string): DataLock {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = Number(readFileSync(path, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && isMailnestProcess(pid)) {
+      if (isServingProcess(pid, root)) {
         throw new UserError(`another Mailnest (pid ${pid}) is already serving ${root}; stop it first (or delete ${path} if it is gone)`);
       }
       unlinkSync(path);
