@@ -2,8 +2,9 @@
 // names (services/store/lock.ts writes it). A pid file can outlive its writer
 // (a crash, a reset), and after a reboot its pid may belong to any process,
 // often one with "mailnest" in its command line (the appliance's console and
-// supervisor), so the holder is recognised by its arguments: `serve`, and the
-// same data folder where `--data` names one.
+// supervisor, or a thread of the new serve itself, whose id answers kill()),
+// so the holder is recognised as a process (not a thread) whose arguments say
+// `serve`, and the same data folder where `--data` names one.
 
 import { readFileSync, readlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -16,6 +17,10 @@ export function isServingProcess(pid: number, root: string): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // A thread's id answers kill() and has a /proc entry with its process's command line, but no process has
+  // that pid: the writer is gone. After a reset the pid in a stale serve.pid is often a thread of the new serve.
+  const tgid = threadGroupOf(pid);
+  if (tgid !== undefined && tgid !== pid) return false;
   let argv: string[];
   try {
     argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
@@ -34,4 +39,14 @@ export function isServingProcess(pid: number, root: string): boolean {
     return true;
   }
   return resolve(cwd, data) === resolve(root);
+}
+
+/** The process a task id belongs to (its own pid for a process), from /proc; undefined without /proc. */
+function threadGroupOf(pid: number): number | undefined {
+  try {
+    const match = /^Tgid:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }

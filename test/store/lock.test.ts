@@ -3,14 +3,16 @@
 // over unless its pid is a live `mailnest serve` of this folder: after a
 // reboot the pid may belong to any process, often one whose command line says
 // "mailnest" (the appliance's console), which must not keep the box from
-// starting (qemu-test caught exactly that).
+// starting, and neither may a thread of the new serve itself (qemu-test
+// caught both).
 
 import test, { type ExecutionContext } from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lockDataFolder } from '../../services/store/lock.ts';
 import { tempDataDir } from '../helpers/data-dir.ts';
+import { until } from '../hw/until.ts';
 
 /** A process that lives until the test ends, with the arguments given (argv[0] onwards as `ps` shows them). */
 async function stayAlive(t: ExecutionContext, args: string[], cwd?: string): Promise<ChildProcess> {
@@ -46,4 +48,15 @@ test('a live mailnest serve of this folder, named absolutely or relative to its 
   const relative = await stayAlive(t, ['/opt/mailnest/dist/mailnest.js', 'serve', '--data', '.'], data);
   writeFileSync(join(data, 'serve.pid'), `${relative.pid}\n`);
   t.throws(() => lockDataFolder(data), { message: /already serving/ });
+});
+
+test('a stale serve.pid naming a thread of a live mailnest serve of this folder is taken over (after a reset, pids are handed out again)', async (t) => {
+  const data = tempDataDir(t);
+  const serve = await stayAlive(t, ['/opt/mailnest/dist/mailnest.js', 'serve', '--data', data]);
+  const threads = () => readdirSync(`/proc/${serve.pid}/task`).map(Number).filter((tid) => tid !== serve.pid);
+  await until(() => threads().length > 0, 'node to start its threads');
+  const thread = threads()[0];
+  writeFileSync(join(data, 'serve.pid'), `${thread}\n`);
+  lockDataFolder(data).release();
+  t.pass();
 });
