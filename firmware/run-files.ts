@@ -3,7 +3,7 @@
 // - storage-state.json: {"state": "ok"|"nearly-full"|"read-only", "detail": "...", "since": "ISO time"}
 //   The services watch it and answer temporary failures (SMTP 452/451, IMAP NO)
 //   while it is not "ok", so no mail is accepted that might not be kept.
-// - supervisor.json: the SupervisorReport (supervisor.ts), which the services
+// - supervisor.json: the SupervisorReport (report.ts), which the services
 //   include in /healthz and the web UI's system page shows.
 //
 // and reads the ones the services side writes (services/core/run-files.ts):

@@ -1,13 +1,20 @@
 // The firmware supervisor: started by init, it owns the board (watchdog, LEDs,
 // reset button, sensors) and keeps the services process running.
 //
-// It spawns the services (launch.ts), probes them (probes.ts: /healthz, SMTP
-// and IMAP greetings, the database write /healthz reports), restarts them with
-// backoff (restart-policy.ts), reads the sensors and tells the services the
-// storage condition (run-files.ts), shows its state on the LEDs
-// (led-patterns.ts), writes <data>/run/supervisor.json for /healthz and the
-// web UI, and turns a 10 s press of the reset button into a factory reset of
-// the stored settings.
+// This file is the orchestration: the lifecycle of the services child (spawn,
+// stop, restart with backoff, the refusal to start, the failed state, the
+// factory reset), the probe rounds and their verdicts, and the schedule of the
+// loops. The jobs it hands out:
+// - timings.ts: every duration it waits on, and the limits derived from them;
+// - launch.ts, services-child.ts: the command lines and the child process;
+// - probes.ts: /healthz, the greetings, and a round's verdict;
+// - restart-policy.ts: backoff and when recovery has failed;
+// - start-refusal.ts: what is watched while the services refuse to start;
+// - sensor-watch.ts: the sensors, the warnings and storage-state.json;
+// - watchdog-keeper.ts: arming, petting and disarming the watchdog;
+// - status.ts: the state, the reasons and the LED pattern, from a snapshot;
+// - report.ts: supervisor.json, built from a snapshot and written newest-only;
+// - events.ts: what listeners (the CLI, tests) are told.
 //
 // Invariants:
 // - The watchdog is petted only while the health loop completes its rounds
@@ -23,143 +30,37 @@
 //   previous one has exited.
 // - Restarts, the factory reset and the stop run one at a time, in order
 //   (`flow`); a stop or a reset request cuts a backoff wait short.
-// - Every LED change, restart (with its reason), watchdog change and storage
-//   change is logged as one line.
+// - Every change of what status.ts computes from goes through refresh(), which
+//   shows the LED and writes the report; every LED change, restart (with its
+//   reason), watchdog change and storage change is logged as one line.
 // - Talks to the services only across the process boundary: spawn, signals,
 //   HTTP, TCP and the files in <data>/run.
 
 import { mkdir } from 'node:fs/promises';
-import { PressDetector, type PressTimings } from '../hw/button.ts';
+import { PressDetector } from '../hw/button.ts';
 import type { Hardware } from '../hw/hardware.ts';
 import { describeSignal } from '../hw/leds.ts';
-import type { SensorReadings } from '../hw/sensors.ts';
-import type { Watchdog } from '../hw/watchdog.ts';
-import { defaultThresholds, hardwareWarnings, storageCondition, type Thresholds } from './conditions.ts';
+import { defaultThresholds, type Thresholds } from './conditions.ts';
+import { EventHub, type SupervisorEvent } from './events.ts';
 import { startRefusedExitStatus, type CommandLine, type ServicesLaunch } from './launch.ts';
 import { ledPatterns, type LedPattern } from './led-patterns.ts';
 import type { EventLog } from './log.ts';
 import { probeServices, type ProbeVerdict } from './probes.ts';
+import { buildReport, ReportWriter, type ReportSnapshot, type SupervisorReport } from './report.ts';
 import { RestartPolicy } from './restart-policy.ts';
-import { readStartError, removeStartError, runDir, storageStatePath, supervisorStatePath, writeJsonAtomic, type StorageStateFile } from './run-files.ts';
+import { readStartError, removeStartError, runDir, supervisorStatePath } from './run-files.ts';
+import { SensorWatch } from './sensor-watch.ts';
 import { describeExit, runOnce, ServicesChild, type OutputTarget } from './services-child.ts';
-import { changeMarks, portIsFree, whatChanged, type ChangeMarks } from './start-refusal.ts';
+import { describeRefusal, RefusalWatch } from './start-refusal.ts';
+import { ledFor, stateOf, type Phase, type StatusSnapshot, type SupervisorState } from './status.ts';
+import { defaultTimings, exitGraceMs, loopStallLimitMs, type SupervisorTimings } from './timings.ts';
+import { WatchdogKeeper } from './watchdog-keeper.ts';
 
-export interface SupervisorTimings extends PressTimings {
-  /** How often /healthz is asked. */
-  probeIntervalMs: number;
-  probeTimeoutMs: number;
-  /** How often greetings are checked (each one is a connection the services log). */
-  greetingIntervalMs: number;
-  /** How long a new services process may take to become healthy. */
-  startTimeoutMs: number;
-  /** Failed probes in a row, once healthy, before a restart. */
-  unhealthyProbes: number;
-  /** SIGTERM to SIGKILL. */
-  stopTimeoutMs: number;
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-  /** Restarts within restartWindowMs, without becoming stable, after which recovery has failed. */
-  maxRestarts: number;
-  restartWindowMs: number;
-  /** Healthy this long without a break: the restart count starts again. */
-  stableMs: number;
-  /** After recovery failed and the board did not reset (no watchdog): try again this much later. */
-  failedRetryMs: number;
-  /** The services refused to start and nothing was seen to change: try again this much later. */
-  startRefusedRetryMs: number;
-  /** How often, while the services refuse to start, the settings, serve.pid and a busy port are looked at. */
-  startRefusedCheckMs: number;
-  /** A change seen sooner than this after a refusal waits until then (something that keeps changing cannot make a loop). */
-  startRefusedMinGapMs: number;
-  sensorIntervalMs: number;
-  /** Default: a quarter of the watchdog's timeout, at most 10 s (5 s when the timeout is unknown). */
-  petIntervalMs: number | undefined;
-  /** How long the factory-reset LED pattern shows at least. */
-  resetConfirmMs: number;
-  resetTimeoutMs: number;
-}
-
-/** How long failed probes wait for an exit to be reported before restarting on their own account. */
-const exitGraceMs = 500;
-
-export const defaultTimings: SupervisorTimings = {
-  probeIntervalMs: 5_000,
-  probeTimeoutMs: 3_000,
-  greetingIntervalMs: 60_000,
-  startTimeoutMs: 120_000,
-  unhealthyProbes: 3,
-  stopTimeoutMs: 30_000,
-  backoffBaseMs: 1_000,
-  backoffMaxMs: 60_000,
-  maxRestarts: 5,
-  restartWindowMs: 15 * 60_000,
-  stableMs: 2 * 60_000,
-  failedRetryMs: 10 * 60_000,
-  startRefusedRetryMs: 15 * 60_000,
-  startRefusedCheckMs: 2_000,
-  startRefusedMinGapMs: 10_000,
-  sensorIntervalMs: 30_000,
-  petIntervalMs: undefined,
-  resetConfirmMs: 5_000,
-  resetTimeoutMs: 120_000,
-  debounceMs: 50,
-  holdFeedbackMs: 1_000,
-  longPressMs: 10_000,
-};
-
-export type SupervisorState = 'booting' | 'healthy' | 'degraded' | 'recovering' | 'cannot-start' | 'failed' | 'factory-reset' | 'stopping' | 'stopped';
-
-export interface SupervisorReport {
-  state: SupervisorState;
-  led: LedPattern;
-  /** Why the state is not healthy, one phrase each. */
-  reasons: string[];
-  pid: number;
-  hardware: 'real' | 'simulated';
-  startedAt: string;
-  services: {
-    pid: number | null;
-    startedAt: string | null;
-    restarts: number;
-    lastRestart: { at: string; reason: string } | null;
-    lastProbe: { at: string; verdict: ProbeVerdict['verdict']; detail: string } | null;
-  };
-  setupDone: boolean | null;
-  /** description: e.g. "/dev/watchdog (timeout 30 s)"; null without a watchdog. */
-  watchdog: { description: string | null; timeoutSeconds: number | null; petting: boolean };
-  storage: StorageStateFile;
-  failure: { at: string; reason: string } | null;
-  /** Set while the services refuse to start: their one-line message, and when the supervisor tries again. */
-  startError: { at: string; message: string; retry: string } | null;
-  factoryReset: { at: string; ok: boolean; detail: string } | null;
-  sensors: {
-    data: { mount: string; usedPercent: number; availableBytes: number; sizeBytes: number; readOnly: boolean } | null;
-    disks: { mount: string; device: string | null; usedPercent: number; availableBytes: number; readOnly: boolean }[];
-    memory: SensorReadings['memory'] | null;
-    load: SensorReadings['load'] | null;
-    temperatureC: number | null;
-    throttling: SensorReadings['throttling'] | null;
-    smart: SensorReadings['smart'] | null;
-    readAt: string;
-  } | null;
-  updated: string;
-}
-
-export type SupervisorEvent =
-  | { type: 'state'; state: SupervisorState; led: LedPattern }
-  | { type: 'spawned'; pid: number | undefined }
-  | { type: 'exited'; pid: number | undefined; info: string; expected: boolean }
-  | { type: 'healthy'; pid: number | undefined }
-  | { type: 'probe'; verdict: ProbeVerdict }
-  | { type: 'restart'; reason: string; attempt: number; delayMs: number; restarts: number }
-  | { type: 'failed'; reason: string }
-  | { type: 'start-refused'; message: string; repeated: boolean }
-  | { type: 'retry'; why: string }
-  | { type: 'storage'; storage: StorageStateFile }
-  | { type: 'watchdog'; petting: boolean }
-  | { type: 'button'; action: 'press' | 'hold' | 'release' | 'long-press' }
-  | { type: 'factory-reset'; phase: 'started' | 'done'; ok?: boolean; detail?: string }
-  | { type: 'sensors'; readings: SensorReadings };
+// The public API of firmware/ as it was before the split into these files.
+export { defaultTimings, type SupervisorTimings } from './timings.ts';
+export type { SupervisorEvent } from './events.ts';
+export type { SupervisorReport } from './report.ts';
+export type { SupervisorState } from './status.ts';
 
 export interface SupervisorOptions {
   dataDir: string;
@@ -175,16 +76,19 @@ export interface SupervisorOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-type Phase = 'idle' | 'booting' | 'running' | 'recovering' | 'cannot-start' | 'failed' | 'resetting' | 'stopping' | 'stopped';
-
 export class Supervisor {
   private readonly timings: SupervisorTimings;
   private readonly thresholds: Thresholds;
   private readonly policy: RestartPolicy;
   private readonly log: EventLog;
-  private readonly listeners = new Set<(event: SupervisorEvent) => void>();
+  private readonly events: EventHub;
   private readonly startedAt = new Date().toISOString();
+  private readonly sensors: SensorWatch;
+  private readonly watchdog: WatchdogKeeper;
+  private readonly reportWriter: ReportWriter;
+  private readonly refusal: RefusalWatch;
 
+  // The services child and its probes.
   private phase: Phase = 'idle';
   private child: ServicesChild | undefined;
   /** The current child has passed a probe. */
@@ -197,40 +101,28 @@ export class Supervisor {
   private restarts = 0;
   private lastRestart: { at: string; reason: string } | null = null;
   private failure: { at: string; reason: string } | null = null;
-  private startError: { at: string; message: string; retry: string; listen?: { host: string; port: number; code: string } } | null = null;
-  /** The last start error logged at error level: the same one again is not reported again. */
-  private reportedStartError = '';
-  private refusedAt = 0;
-  private refusalMarks: ChangeMarks | undefined;
-  private refusalRetry: NodeJS.Timeout | undefined;
-  private checkingRefusal = false;
-  private lastReset: SupervisorReport['factoryReset'] = null;
   private setupDone: boolean | undefined;
 
-  private readings: SensorReadings | undefined;
-  private warnings: string[] = [];
-  private storage: StorageStateFile;
-  private storageWritten = false;
+  // The refusal to start (this.refusal watches for a change).
+  private startError: { at: string; message: string; retry: string } | null = null;
+  /** The last start error logged at error level: the same one again is not reported again. */
+  private reportedStartError = '';
+  private refusalRetry: NodeJS.Timeout | undefined;
 
-  private watchdog: Watchdog | undefined;
-  private petting = false;
-  private petFailed = false;
   /** When the health loop last completed a round (or had nothing to do). */
   private loopTurnedAt = Date.now();
   private probing = false;
-  private sensing = false;
 
+  // The reset button and the factory reset.
   private button: PressDetector | undefined;
   private buttonHeld = false;
+  private lastReset: SupervisorReport['factoryReset'] = null;
 
+  // What was last shown (refresh).
   private led: LedPattern | undefined;
   private state: SupervisorState = 'booting';
-  private lastWritten = '';
-  /** The newest report not yet on disk; the writer takes the newest only, so a slow disk never builds a backlog. */
-  private pendingReport: SupervisorReport | undefined;
-  private writing: Promise<void> | undefined;
-  private reportedWriteError = '';
 
+  // The schedule.
   private flow: Promise<void> = Promise.resolve();
   private restartQueued = false;
   /** Probes failed enough: waiting a moment to learn whether the process is exiting anyway. */
@@ -253,17 +145,20 @@ export class Supervisor {
       windowMs: this.timings.restartWindowMs,
     });
     this.log = options.log;
-    this.storage = { state: 'ok', detail: 'not measured yet', since: this.startedAt };
+    this.events = new EventHub(this.log);
+    this.sensors = new SensorWatch({ dataDir: options.dataDir, sensors: options.hardware.sensors, thresholds: this.thresholds, log: this.log, events: this.events, startedAt: this.startedAt });
+    this.watchdog = new WatchdogKeeper({ device: options.hardware.watchdog, timings: this.timings, log: this.log, events: this.events, changed: () => this.refresh() });
+    this.reportWriter = new ReportWriter(supervisorStatePath(options.dataDir), this.log);
+    this.refusal = new RefusalWatch(options.dataDir, this.timings.startRefusedMinGapMs);
   }
 
   /** Listens to what happens (tests, the CLI); returns the way to stop listening. */
   onEvent(listener: (event: SupervisorEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.events.on(listener);
   }
 
   get report(): SupervisorReport {
-    return this.buildReport();
+    return buildReport(this.snapshot());
   }
 
   /** Arms the watchdog, shows "booting", measures the disks, starts the services and the loops. */
@@ -280,16 +175,7 @@ export class Supervisor {
     for (const note of hardware.notes) this.log.info('hardware', { note });
 
     this.phase = 'booting';
-    if (hardware.watchdog) {
-      try {
-        await hardware.watchdog.open();
-        this.watchdog = hardware.watchdog;
-        this.petting = true;
-        this.log.info('watchdog armed', { watchdog: hardware.watchdog.description, petEveryMs: this.petInterval() });
-      } catch (error) {
-        this.log.error('the watchdog could not be opened: running without it', { watchdog: hardware.watchdog.description, error: (error as Error).message });
-      }
-    }
+    await this.watchdog.arm();
     if (hardware.button) {
       this.button = new PressDetector(
         hardware.button,
@@ -319,7 +205,7 @@ export class Supervisor {
     }
     this.refresh();
     await this.readSensors();
-    if (!this.storageWritten) await this.writeStorageState();
+    await this.sensors.ensureStorageStateWritten();
     // A stop that came while the disks were measured: nothing more to start.
     if (this.stopRequested) return;
     this.spawnChild();
@@ -328,7 +214,7 @@ export class Supervisor {
     this.every(Math.min(1000, this.timings.probeIntervalMs), () => void this.probeRound());
     this.every(this.timings.sensorIntervalMs, () => void this.readSensors());
     this.every(this.timings.startRefusedCheckMs, () => void this.checkRefusal());
-    if (this.watchdog) this.every(this.petInterval(), () => this.petRound());
+    if (this.watchdog.armed) this.every(this.watchdog.interval, () => this.petRound());
   }
 
   /** Stops the services, then the loops; disarms the watchdog (magic close) and darkens the LEDs. */
@@ -347,18 +233,10 @@ export class Supervisor {
       });
       for (const timer of this.intervals) clearInterval(timer);
       this.button?.close();
-      if (this.watchdog) {
-        try {
-          await this.watchdog.disarm();
-          this.log.info('watchdog disarmed (magic close)', { watchdog: this.watchdog.description });
-        } catch (error) {
-          this.log.error('the watchdog could not be disarmed: the board may reset', { error: (error as Error).message });
-        }
-        this.petting = false;
-      }
+      await this.watchdog.disarm();
       this.phase = 'stopped';
       this.refresh();
-      await this.writing;
+      await this.reportWriter.idle();
       await this.options.hardware.close();
       this.log.info('supervisor stopped', { restarts: this.restarts });
     })();
@@ -391,6 +269,7 @@ export class Supervisor {
       this.policy.stable();
       this.failure = null;
       this.startError = null;
+      this.refusal.end();
       this.phase = 'booting';
       this.spawnChild();
       this.refresh();
@@ -505,10 +384,10 @@ export class Supervisor {
   private enterFailed(reason: string): void {
     this.phase = 'failed';
     this.failure = { at: new Date().toISOString(), reason };
-    const resetIn = this.watchdog?.timeoutMs;
+    const resetIn = this.watchdog.armed?.timeoutMs;
     this.log.error('recovery failed: no longer petting the watchdog', {
       reason,
-      ...(this.watchdog ? { boardResetsInS: resetIn === undefined ? 'unknown' : Math.round(resetIn / 1000) } : { watchdog: 'none', retryInS: Math.round(this.timings.failedRetryMs / 1000) }),
+      ...(this.watchdog.armed ? { boardResetsInS: resetIn === undefined ? 'unknown' : Math.round(resetIn / 1000) } : { watchdog: 'none', retryInS: Math.round(this.timings.failedRetryMs / 1000) }),
     });
     this.emit({ type: 'failed', reason });
     this.refresh();
@@ -538,16 +417,11 @@ export class Supervisor {
   /** The child exited with startRefusedExitStatus: report it (once), show it, and wait for a change. */
   private async refused(child: ServicesChild): Promise<void> {
     if (this.stopRequested || this.resetRequested || this.child) return;
-    const file = await readStartError(this.options.dataDir);
-    const record = file && file.pid === child.pid ? file : undefined;
-    const message = record?.message ?? `the services refused to start (exit status ${startRefusedExitStatus}) and left no message in run/start-error.json; see their output`;
+    const { message, retry, listen } = describeRefusal(await readStartError(this.options.dataDir), child.pid, this.timings.startRefusedRetryMs);
     const retryInS = Math.round(this.timings.startRefusedRetryMs / 1000);
-    const busyPort = record?.listen?.code === 'EADDRINUSE' ? record.listen : undefined;
-    const retry = `on SIGHUP, when a setting is changed${busyPort ? `, when port ${busyPort.port} is free again` : ''}, when another Mailnest holding the data folder stops, or in ${retryInS} s`;
     this.phase = 'cannot-start';
-    this.refusedAt = Date.now();
-    this.startError = { at: new Date().toISOString(), message, retry, ...(record?.listen ? { listen: record.listen } : {}) };
-    this.refusalMarks = await changeMarks(this.options.dataDir);
+    this.startError = { at: new Date().toISOString(), message, retry };
+    await this.refusal.begin(listen);
     const repeated = message === this.reportedStartError;
     if (!repeated) {
       this.reportedStartError = message;
@@ -564,18 +438,12 @@ export class Supervisor {
 
   /** Looks for a change that could let the services start (start-refusal.ts). */
   private async checkRefusal(): Promise<void> {
-    if (this.phase !== 'cannot-start' || this.checkingRefusal || !this.refusalMarks) return;
-    if (Date.now() - this.refusedAt < this.timings.startRefusedMinGapMs) return;
-    this.checkingRefusal = true;
+    if (this.phase !== 'cannot-start') return;
     try {
-      let why = whatChanged(this.refusalMarks, await changeMarks(this.options.dataDir));
-      const listen = this.startError?.listen;
-      if (!why && listen?.code === 'EADDRINUSE' && (await portIsFree(listen.host, listen.port))) why = `port ${listen.port} on ${listen.host} is free again`;
+      const why = await this.refusal.look();
       if (why && this.phase === 'cannot-start') this.retryRefused(why);
     } catch (error) {
       this.log.warn('could not look for a change while the services cannot start', { error: (error as Error).message });
-    } finally {
-      this.checkingRefusal = false;
     }
   }
 
@@ -587,7 +455,7 @@ export class Supervisor {
       this.log.info('trying the services again', { why });
       this.emit({ type: 'retry', why });
       this.startError = null;
-      this.refusalMarks = undefined;
+      this.refusal.end();
       this.phase = 'booting';
       this.spawnChild();
       this.refresh();
@@ -614,7 +482,7 @@ export class Supervisor {
       const verdict = await probeServices(this.options.launch, child.pid, {
         timeoutMs: this.timings.probeTimeoutMs,
         greet,
-        storageExplainsStoreFailure: this.storage.state !== 'ok',
+        storageExplainsStoreFailure: this.sensors.storage.state !== 'ok',
       });
       if (child !== this.child || !child.running || this.restartQueued || this.resetRequested || this.stopRequested) return;
       if (greet) this.lastGreetingAt = now;
@@ -665,141 +533,57 @@ export class Supervisor {
   }
 
   private async readSensors(): Promise<void> {
-    if (this.sensing || this.stopRequested) return;
-    this.sensing = true;
-    try {
-      let readings: SensorReadings;
-      try {
-        readings = await this.options.hardware.sensors.read();
-      } catch (error) {
-        this.log.warn('sensors could not be read', { error: (error as Error).message });
-        return;
-      }
-      this.readings = readings;
-      this.emit({ type: 'sensors', readings });
-      const warnings = hardwareWarnings(readings, this.thresholds);
-      for (const w of warnings) if (!this.warnings.includes(w)) this.log.warn('warning', { detail: w });
-      for (const w of this.warnings) if (!warnings.includes(w)) this.log.info('warning cleared', { detail: w });
-      this.warnings = warnings;
-      const condition = storageCondition(readings.data, this.thresholds);
-      if (condition.state !== this.storage.state) {
-        const since = new Date().toISOString();
-        (condition.state === 'ok' ? this.log.info : this.log.warn).call(this.log, 'storage state', { state: condition.state, detail: condition.detail, was: this.storage.state });
-        this.storage = { ...condition, since };
-        await this.writeStorageState();
-        this.emit({ type: 'storage', storage: this.storage });
-      } else if (!this.storageWritten) {
-        this.storage = { ...condition, since: this.storage.since };
-      }
-      this.refresh(true);
-    } finally {
-      this.sensing = false;
-    }
-  }
-
-  private async writeStorageState(): Promise<void> {
-    try {
-      await writeJsonAtomic(storageStatePath(this.options.dataDir), this.storage);
-      this.storageWritten = true;
-    } catch (error) {
-      // A read-only disk cannot hold the file: the services then meet EROFS themselves and answer temporary failures.
-      this.log.error('storage state could not be written', { path: storageStatePath(this.options.dataDir), error: (error as Error).message });
-    }
-  }
-
-  private petInterval(): number {
-    if (this.timings.petIntervalMs !== undefined) return this.timings.petIntervalMs;
-    const timeout = this.watchdog?.timeoutMs ?? this.options.hardware.watchdog?.timeoutMs;
-    return timeout === undefined ? 5_000 : Math.max(100, Math.min(10_000, Math.floor(timeout / 4)));
+    if (this.stopRequested) return;
+    if (await this.sensors.read()) this.refresh(true);
   }
 
   private petRound(): void {
-    if (!this.watchdog || this.phase === 'stopped') return;
+    if (this.phase === 'stopped') return;
     // The loop must have turned within a few rounds: a hung supervisor does not pet.
-    const loopAlive = Date.now() - this.loopTurnedAt <= Math.max(3 * this.timings.probeIntervalMs, this.timings.probeTimeoutMs * 4 + this.timings.probeIntervalMs);
-    const want = this.phase !== 'failed' && loopAlive;
-    if (want !== this.petting) {
-      this.petting = want;
-      if (want) this.log.info('watchdog petting again', { watchdog: this.watchdog.description });
-      else this.log.error('watchdog no longer petted: the board will reset', { watchdog: this.watchdog.description, why: loopAlive ? 'recovery failed' : 'the health loop is stuck' });
-      this.emit({ type: 'watchdog', petting: want });
-      this.refresh();
-    }
-    if (!want) return;
-    this.watchdog.keepAlive().then(
-      () => {
-        if (this.petFailed) this.log.info('watchdog keep-alive works again');
-        this.petFailed = false;
-      },
-      (error: unknown) => {
-        if (!this.petFailed) this.log.error('watchdog keep-alive failed', { error: (error as Error).message });
-        this.petFailed = true;
-      },
-    );
+    const loopAlive = Date.now() - this.loopTurnedAt <= loopStallLimitMs(this.timings);
+    this.watchdog.pet(this.phase !== 'failed' && loopAlive, loopAlive ? 'recovery failed' : 'the health loop is stuck');
   }
 
   // ------------------------------------------------------------ state, LEDs, report
 
-  private computeState(): SupervisorState {
-    switch (this.phase) {
-      case 'idle':
-      case 'booting':
-        return 'booting';
-      case 'recovering':
-        return 'recovering';
-      case 'cannot-start':
-        return 'cannot-start';
-      case 'failed':
-        return 'failed';
-      case 'resetting':
-        return 'factory-reset';
-      case 'stopping':
-        return 'stopping';
-      case 'stopped':
-        return 'stopped';
-      case 'running':
-        return this.reasons().length ? 'degraded' : 'healthy';
-    }
+  /** What status.ts computes the state and the reasons from. */
+  private status(): StatusSnapshot {
+    return {
+      phase: this.phase,
+      warnings: this.sensors.warnings,
+      storage: this.sensors.storage,
+      lastVerdict: this.lastVerdict,
+      probeFailures: this.probeFailures,
+      lastRestart: this.lastRestart,
+      failure: this.failure,
+      startError: this.startError,
+    };
   }
 
-  private reasons(): string[] {
-    const reasons = [...this.warnings];
-    if (this.storage.state !== 'ok') reasons.push(`storage ${this.storage.state}: ${this.storage.detail}`);
-    const verdict = this.lastVerdict?.verdict;
-    if (verdict && this.phase === 'running' && verdict.verdict === 'degraded') reasons.push(verdict.detail);
-    if (this.probeFailures > 0 && verdict) reasons.push(`probe failing: ${verdict.detail}`);
-    if (this.phase === 'recovering' && this.lastRestart) reasons.push(`services restarting: ${this.lastRestart.reason}`);
-    if (this.phase === 'failed' && this.failure) reasons.push(this.failure.reason);
-    if (this.phase === 'cannot-start' && this.startError) reasons.push(this.startError.message);
-    return reasons;
-  }
-
-  private ledFor(state: SupervisorState): LedPattern {
-    if (this.buttonHeld && state !== 'factory-reset' && state !== 'stopping' && state !== 'stopped') return 'reset-pending';
-    switch (state) {
-      case 'booting':
-      case 'stopping':
-        return 'booting';
-      case 'healthy':
-        return this.setupDone === false ? 'setup-not-done' : 'healthy';
-      case 'degraded':
-      case 'recovering':
-        return 'degraded';
-      case 'cannot-start':
-        return 'cannot-start';
-      case 'failed':
-        return 'failed';
-      case 'factory-reset':
-        return 'factory-reset';
-      case 'stopped':
-        return 'off';
-    }
+  /** What report.ts builds supervisor.json from. */
+  private snapshot(): ReportSnapshot {
+    const child = this.child;
+    return {
+      ...this.status(),
+      state: this.state,
+      led: this.led,
+      pid: process.pid,
+      hardware: this.options.hardware.mode,
+      startedAt: this.startedAt,
+      child: child && { pid: child.pid, startedAt: child.startedAt, running: child.running },
+      restarts: this.restarts,
+      setupDone: this.setupDone,
+      watchdog: this.watchdog.section,
+      startError: this.startError,
+      lastReset: this.lastReset,
+      readings: this.sensors.readings,
+    };
   }
 
   /** Recomputes state and LED pattern; shows and logs what changed; writes supervisor.json when it changed (or when forced). */
   private refresh(forceWrite = false): void {
-    const state = this.computeState();
-    const led = this.ledFor(state);
+    const state = stateOf(this.status());
+    const led = ledFor(state, { buttonHeld: this.buttonHeld, setupDone: this.setupDone });
     const changed = state !== this.state || led !== this.led;
     this.state = state;
     if (led !== this.led) {
@@ -816,89 +600,13 @@ export class Supervisor {
       }
     }
     if (changed) this.emit({ type: 'state', state, led });
-    this.writeReport(forceWrite);
-  }
-
-  private writeReport(force: boolean): void {
-    const report = this.buildReport();
-    const { updated: _updated, ...content } = report;
-    const key = JSON.stringify(content);
-    if (!force && key === this.lastWritten) return;
-    this.lastWritten = key;
-    this.pendingReport = report;
-    this.writing ??= this.flushReports();
-  }
-
-  private async flushReports(): Promise<void> {
-    const path = supervisorStatePath(this.options.dataDir);
-    while (this.pendingReport) {
-      const report = { ...this.pendingReport, updated: new Date().toISOString() };
-      this.pendingReport = undefined;
-      try {
-        await writeJsonAtomic(path, report);
-        this.reportedWriteError = '';
-      } catch (error) {
-        const message = (error as Error).message;
-        if (message !== this.reportedWriteError) this.log.warn('supervisor state could not be written', { path, error: message });
-        this.reportedWriteError = message;
-      }
-    }
-    this.writing = undefined;
-  }
-
-  private buildReport(): SupervisorReport {
-    const r = this.readings;
-    const watchdog = this.watchdog;
-    return {
-      state: this.state,
-      led: this.led ?? 'off',
-      reasons: this.phase === 'running' || this.phase === 'recovering' || this.phase === 'failed' || this.phase === 'cannot-start' ? this.reasons() : [],
-      pid: process.pid,
-      hardware: this.options.hardware.mode,
-      startedAt: this.startedAt,
-      services: {
-        pid: this.child?.running ? (this.child.pid ?? null) : null,
-        startedAt: this.child?.running ? new Date(this.child.startedAt).toISOString() : null,
-        restarts: this.restarts,
-        lastRestart: this.lastRestart,
-        lastProbe: this.lastVerdict ? { at: this.lastVerdict.at, verdict: this.lastVerdict.verdict.verdict, detail: this.lastVerdict.verdict.detail } : null,
-      },
-      setupDone: this.setupDone ?? null,
-      watchdog: {
-        description: watchdog?.description ?? null,
-        timeoutSeconds: watchdog?.timeoutMs === undefined ? null : watchdog.timeoutMs / 1000,
-        petting: watchdog !== undefined && this.petting,
-      },
-      storage: this.storage,
-      failure: this.phase === 'failed' ? this.failure : null,
-      startError: this.phase === 'cannot-start' && this.startError ? { at: this.startError.at, message: this.startError.message, retry: this.startError.retry } : null,
-      factoryReset: this.lastReset,
-      sensors: r
-        ? {
-            data: r.data ? { mount: r.data.mount, usedPercent: r.data.usedPercent, availableBytes: r.data.availableBytes, sizeBytes: r.data.sizeBytes, readOnly: r.data.readOnly } : null,
-            disks: r.disks.map((d) => ({ mount: d.mount, device: d.device ?? null, usedPercent: d.usedPercent, availableBytes: d.availableBytes, readOnly: d.readOnly })),
-            memory: r.memory ?? null,
-            load: r.load,
-            temperatureC: r.temperatureC ?? null,
-            throttling: r.throttling ?? null,
-            smart: r.smart ?? null,
-            readAt: r.readAt,
-          }
-        : null,
-      updated: new Date().toISOString(),
-    };
+    this.reportWriter.offer(buildReport(this.snapshot()), forceWrite);
   }
 
   // ------------------------------------------------------------ plumbing
 
   private emit(event: SupervisorEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.log.error('event listener failed', { event: event.type, error: (error as Error).message });
-      }
-    }
+    this.events.emit(event);
   }
 
   private enqueue(step: () => Promise<void>): Promise<void> {
