@@ -1,12 +1,13 @@
 // services/imap: IMAP on 143 + offset (STARTTLS) and 993 + offset (implicit
 // TLS), node-imap-server-lite over the mail store. See README.md.
 
-import { createServer, type Server, type Socket } from 'node:net';
-import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import { createServer, type Server } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { ImapServer } from 'node-imap-server-lite';
 import type { AuthEvents } from '../core/auth-events.ts';
-import { ConnectionLimits, defaultConnectionLimits, refusalLogThrottle, type Admission, type ConnectionLimitSettings } from '../core/connection-limits.ts';
+import { ConnectionLimits, defaultConnectionLimits, type ConnectionLimitSettings } from '../core/connection-limits.ts';
 import { isLoopback } from '../core/connection-log.ts';
+import { LimitedAccept } from '../core/limited-accept.ts';
 import { closeAll, listenAll } from '../core/listen.ts';
 import type { Logger } from '../core/log.ts';
 import type { Service, ServiceHealth, ServiceState } from '../core/service.ts';
@@ -33,25 +34,28 @@ export interface ImapOptions {
   connectionLimits?: ConnectionLimitSettings;
 }
 
-/** How long an implicit-TLS client may take over its handshake. */
-const handshakeTimeoutMs = 30_000;
-
 export class ImapService implements Service {
   readonly name = 'imap';
   private state: ServiceState = 'stopped';
   private servers: Server[] = [];
   private listening: string[] = [];
   private ports: Record<string, number> = {};
-  private readonly secureContext: SecureContext;
   readonly server: ImapServer<ImapUser, MailboxHandle>;
   readonly limits: ConnectionLimits;
-  private refused = 0;
-  private readonly shouldLogRefusal = refusalLogThrottle();
+  private readonly acceptor: LimitedAccept;
 
   constructor(private readonly options: ImapOptions) {
     const secureContext = createSecureContext({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' });
-    this.secureContext = secureContext;
     this.limits = new ConnectionLimits(options.connectionLimits ?? defaultConnectionLimits);
+    this.acceptor = new LimitedAccept({
+      limits: this.limits,
+      secureContext,
+      logger: options.logger,
+      plainTls: 'starttls',
+      // RFC 3501 §7.1.5: BYE, then the connection closes.
+      refusalLine: (reason) => `* BYE ${reason === 'per-address' ? 'Too many connections from your address; close some and try again' : 'Too many connections to this server; try again later'}\r\n`,
+      serve: (socket) => void this.server.handle(socket),
+    });
     this.server = new ImapServer<ImapUser, MailboxHandle>({
       backend: new StoreBackend({
         store: options.store,
@@ -74,12 +78,12 @@ export class ImapService implements Service {
   async start(): Promise<void> {
     this.state = 'starting';
     try {
-      const plain = await listenAll(() => createServer((socket) => this.accept(socket, false)), this.options.addresses, this.options.port, this.options.logger, 'imap');
+      const plain = await listenAll(() => createServer((socket) => this.acceptor.accept(socket, false)), this.options.addresses, this.options.port, this.options.logger, 'imap');
       this.servers.push(...plain.servers);
       // 993 is accepted as plain TCP and wrapped here, so that the connection
       // limits apply before any TLS handshake is done for a stranger.
       const secure = await listenAll(
-        () => createServer((socket) => this.accept(socket, true)),
+        () => createServer((socket) => this.acceptor.accept(socket, true)),
         this.options.addresses,
         this.options.tlsPort,
         this.options.logger,
@@ -109,52 +113,6 @@ export class ImapService implements Service {
   }
 
   health(): ServiceHealth {
-    return { state: this.state, listening: this.listening, ports: this.ports, connections: this.server.connections, refusedConnections: this.refused };
-  }
-
-  /** A new TCP connection: counted against the limits, then served (after the TLS handshake on 993). */
-  private accept(socket: Socket, implicitTls: boolean): void {
-    socket.on('error', () => {});
-    const admission = this.limits.admit(socket.remoteAddress);
-    if (!admission.admitted) return this.refuse(socket, admission, implicitTls);
-    socket.once('close', admission.release);
-    if (!implicitTls) {
-      this.server.handle(socket);
-      return;
-    }
-    const secure = new TLSSocket(socket, { isServer: true, secureContext: this.secureContext });
-    const timer = setTimeout(() => secure.destroy(), handshakeTimeoutMs);
-    timer.unref();
-    let established = false;
-    secure.once('secure', () => {
-      established = true;
-      clearTimeout(timer);
-      this.server.handle(secure);
-    });
-    secure.on('error', (error) => {
-      if (established) return;
-      clearTimeout(timer);
-      this.options.logger.debug('tls handshake failed', { client: socket.remoteAddress, error });
-      secure.destroy();
-    });
-  }
-
-  /**
-   * Over a limit: on 143 one BYE line says why (RFC 3501 §7.1.5), then the
-   * connection closes; on 993 it closes at once, since an answer would first
-   * cost a TLS handshake for the very client that is over its limit.
-   */
-  private refuse(socket: Socket, admission: Extract<Admission, { admitted: false }>, implicitTls: boolean): void {
-    this.refused += 1;
-    if (this.shouldLogRefusal(admission.key)) {
-      this.options.logger.info('connection refused', { client: socket.remoteAddress, reason: admission.reason, limit: admission.limit, tls: implicitTls ? 'implicit' : 'starttls' });
-    }
-    if (implicitTls) {
-      socket.destroy();
-      return;
-    }
-    const why = admission.reason === 'per-address' ? 'Too many connections from your address; close some and try again' : 'Too many connections to this server; try again later';
-    socket.end(`* BYE ${why}\r\n`);
-    setTimeout(() => socket.destroy(), 2000).unref();
+    return { state: this.state, listening: this.listening, ports: this.ports, connections: this.server.connections, refusedConnections: this.acceptor.refused };
   }
 }

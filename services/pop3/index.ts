@@ -2,9 +2,10 @@
 // See README.md.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import type { AuthEvents } from '../core/auth-events.ts';
-import { ConnectionLimits, defaultConnectionLimits, refusalLogThrottle, type Admission, type ConnectionLimitSettings } from '../core/connection-limits.ts';
+import { ConnectionLimits, defaultConnectionLimits, type ConnectionLimitSettings } from '../core/connection-limits.ts';
+import { LimitedAccept } from '../core/limited-accept.ts';
 import { closeAll, listenAll } from '../core/listen.ts';
 import type { Logger } from '../core/log.ts';
 import type { Service, ServiceHealth, ServiceState } from '../core/service.ts';
@@ -26,9 +27,6 @@ export interface Pop3Options {
   connectionLimits?: ConnectionLimitSettings;
 }
 
-/** How long an implicit-TLS client may take over its handshake. */
-const handshakeTimeoutMs = 30_000;
-
 export class Pop3Service implements Service {
   readonly name = 'pop3';
   private state: ServiceState = 'stopped';
@@ -39,56 +37,21 @@ export class Pop3Service implements Service {
   private readonly locks = new Set<number>();
   private readonly secureContext: SecureContext;
   readonly limits: ConnectionLimits;
-  private refused = 0;
-  private readonly shouldLogRefusal = refusalLogThrottle();
+  private readonly acceptor: LimitedAccept;
   private peakOfClosed = 0;
 
   constructor(private readonly options: Pop3Options) {
     this.secureContext = createSecureContext({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' });
     this.limits = new ConnectionLimits(options.connectionLimits ?? defaultConnectionLimits);
-  }
-
-  /** A new TCP connection: counted against the limits, then served (after the TLS handshake on 995). */
-  private admit(socket: Socket, implicitTls: boolean): void {
-    socket.on('error', () => {});
-    const admission = this.limits.admit(socket.remoteAddress);
-    if (!admission.admitted) return this.refuse(socket, admission, implicitTls);
-    socket.once('close', admission.release);
-    if (!implicitTls) return this.accept(socket, false);
-    const secure = new TLSSocket(socket, { isServer: true, secureContext: this.secureContext });
-    const timer = setTimeout(() => secure.destroy(), handshakeTimeoutMs);
-    timer.unref();
-    let established = false;
-    secure.once('secure', () => {
-      established = true;
-      clearTimeout(timer);
-      this.accept(secure, true);
+    this.acceptor = new LimitedAccept({
+      limits: this.limits,
+      secureContext: this.secureContext,
+      logger: options.logger,
+      plainTls: 'stls',
+      // RFC 2449 §8, RFC 3206 SYS/TEMP: try again later.
+      refusalLine: (reason) => `-ERR [SYS/TEMP] ${reason === 'per-address' ? 'Too many connections from your address; close some and try again later' : 'Too many connections to this server; try again later'}\r\n`,
+      serve: (socket, secure) => this.accept(socket, secure),
     });
-    secure.on('error', (error) => {
-      if (established) return;
-      clearTimeout(timer);
-      this.options.logger.debug('tls handshake failed', { client: socket.remoteAddress, error });
-      secure.destroy();
-    });
-  }
-
-  /**
-   * Over a limit: on 110 one -ERR line says why (RFC 2449 §8, RFC 3206
-   * SYS/TEMP: try again later), then the connection closes; on 995 it closes
-   * at once rather than do a TLS handshake for a client over its limit.
-   */
-  private refuse(socket: Socket, admission: Extract<Admission, { admitted: false }>, implicitTls: boolean): void {
-    this.refused += 1;
-    if (this.shouldLogRefusal(admission.key)) {
-      this.options.logger.info('connection refused', { client: socket.remoteAddress, reason: admission.reason, limit: admission.limit, tls: implicitTls ? 'implicit' : 'stls' });
-    }
-    if (implicitTls) {
-      socket.destroy();
-      return;
-    }
-    const why = admission.reason === 'per-address' ? 'Too many connections from your address; close some and try again later' : 'Too many connections to this server; try again later';
-    socket.end(`-ERR [SYS/TEMP] ${why}\r\n`);
-    setTimeout(() => socket.destroy(), 2000).unref();
   }
 
   private accept(socket: Socket, secure: boolean): void {
@@ -117,12 +80,12 @@ export class Pop3Service implements Service {
   async start(): Promise<void> {
     this.state = 'starting';
     try {
-      const plain = await listenAll(() => createServer((socket) => this.admit(socket, false)), this.options.addresses, this.options.port, this.options.logger, 'pop3');
+      const plain = await listenAll(() => createServer((socket) => this.acceptor.accept(socket, false)), this.options.addresses, this.options.port, this.options.logger, 'pop3');
       this.servers.push(...plain.servers);
       // 995 is accepted as plain TCP and wrapped here, so that the connection
       // limits apply before any TLS handshake is done for a stranger.
       const secure = await listenAll(
-        () => createServer((socket) => this.admit(socket, true)),
+        () => createServer((socket) => this.acceptor.accept(socket, true)),
         this.options.addresses,
         this.options.tlsPort,
         this.options.logger,
@@ -163,6 +126,6 @@ export class Pop3Service implements Service {
   }
 
   health(): ServiceHealth {
-    return { state: this.state, listening: this.listening, ports: this.ports, sessions: this.sessions.size, refusedConnections: this.refused };
+    return { state: this.state, listening: this.listening, ports: this.ports, sessions: this.sessions.size, refusedConnections: this.acceptor.refused };
   }
 }
