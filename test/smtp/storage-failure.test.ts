@@ -10,10 +10,9 @@ import { join } from 'node:path';
 import { tempDataDir } from '../helpers/data-dir.ts';
 import { addFamily, startServices, type TestServices } from '../helpers/services.ts';
 import { message, sendRaw } from '../helpers/smtp-client.ts';
+import { mountTmpfs, requireRoot } from '../helpers/storage.ts';
 
-test.serial.before((t) => {
-  if (process.getuid?.() !== 0) t.fail('these tests mount file systems and must run as root');
-});
+test.serial.before((t) => requireRoot(t));
 
 function inboxCount(env: TestServices): number {
   const store = env.services.store;
@@ -27,8 +26,7 @@ function messageFiles(data: string): string[] {
 
 test.serial('a full disk answers 452 4.3.1 and keeps nothing half-written', async (t) => {
   const data = tempDataDir(t);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=12m', 'tmpfs', data]);
-  t.teardown(() => execFileSync('umount', ['-l', data]));
+  mountTmpfs(t, data, '12m');
   const env = await startServices(t, { data });
   await addFamily(env.services);
   t.true((await sendRaw(env.ports.smtp!, 's@remote.test', ['alice@example.test'], message('before', 'fits'))).ok);

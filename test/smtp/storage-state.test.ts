@@ -3,16 +3,9 @@
 // senders keep it and retry; when the disk is fine again, mail flows.
 
 import test from 'ava';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { addFamily, startServices } from '../helpers/services.ts';
 import { smtpDialogue } from '../helpers/smtp-client.ts';
-
-function report(data: string, state: string): void {
-  mkdirSync(join(data, 'run'), { recursive: true });
-  writeFileSync(join(data, 'run', 'storage-state.tmp'), JSON.stringify({ state, detail: 'test', since: new Date().toISOString() }));
-  renameSync(join(data, 'run', 'storage-state.tmp'), join(data, 'run', 'storage-state.json'));
-}
+import { reportStorageState as report } from '../helpers/storage.ts';
 
 async function mailFromReply(port: number): Promise<string> {
   return (await smtpDialogue(port, ['EHLO c', 'MAIL FROM:<s@remote.test>', 'QUIT']))[2]!;
