@@ -52,7 +52,6 @@ export interface SmtpOptions {
   connectionLimits?: ConnectionLimitSettings;
 }
 
-
 const diskFull = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
 const diskBroken = new Set(['EROFS', 'EIO', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_BUSY']);
 
@@ -73,17 +72,17 @@ export class SmtpService implements Service {
   private servers: SMTPServer[] = [];
   private listening: string[] = [];
   private readonly resolutions = new WeakMap<SMTPServerAddress, Resolution>();
-  /** Each session's connect/disconnect lines and the messages it delivered. */
   /** Each open connection: its log lines, messages accepted, and the slot to give back to the connection limits. */
   private readonly connections = new WeakMap<SMTPServerSession, { log: ConnectionLog; messages: number; release: () => void }>();
   private inFlight = new Set<Promise<unknown>>();
   private delivered = 0;
   private rejected = 0;
-  private connectionLimits: ConnectionLimits | undefined;
+  private readonly connectionLimits: ConnectionLimits;
   private readonly shouldLogRefusal = refusalLogThrottle();
 
   constructor(private readonly options: SmtpOptions) {
     this.name = options.name;
+    this.connectionLimits = new ConnectionLimits(options.connectionLimits ?? defaultConnectionLimits);
     installEnhancedCodeOverride();
   }
 
@@ -171,7 +170,6 @@ export class SmtpService implements Service {
       disableReverseLookup: true,
       logger: false,
       onConnect: (session, callback) => {
-        this.connectionLimits ??= new ConnectionLimits(this.options.connectionLimits ?? defaultConnectionLimits);
         const admission = this.connectionLimits.admit(session.remoteAddress);
         if (!admission.admitted) {
           if (this.shouldLogRefusal(admission.key)) this.options.logger.info('connection refused', { cid: session.id, client: session.remoteAddress, reason: admission.reason, limit: admission.limit });
@@ -247,9 +245,9 @@ export class SmtpService implements Service {
     if (storage?.state === 'read-only') return smtpError(451, '4.3.0', 'Local error in processing (storage unavailable), try again later');
     const user = this.userOf(session);
     // RFC 4954 §6: mail on the submission ports needs a login (which itself needs TLS off loopback).
-    if (this.options.role === 'submission' && !user) return smtpError(530, '5.7.0', session.secure || !session.disabledCommands?.includes('AUTH') ? 'Authentication required' : 'Authentication required: use STARTTLS, then AUTH');
+    if (this.options.role === 'submission' && !user) return smtpError(530, '5.7.0', session.disabledCommands?.includes('AUTH') ? 'Authentication required: use STARTTLS, then AUTH' : 'Authentication required');
     if (this.options.role === 'submission' && user && !this.options.store.recipients.maySendAs(user, address.address)) {
-      this.options.logger.info('sender refused', { cid: session.id, user: user?.address, from: address.address || '<>' });
+      this.options.logger.info('sender refused', { cid: session.id, user: user.address, from: address.address || '<>' });
       return smtpError(553, '5.7.1', `Sender address rejected: ${address.address || '<>'} is not yours to send as`);
     }
     this.options.logger.debug('mail from', { cid: session.id, from: address.address || '<>' });
