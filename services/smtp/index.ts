@@ -356,22 +356,24 @@ export class SmtpService implements Service {
   }
 
   /** Who gets the message: the accounts and outside addresses its accepted recipients resolved to at RCPT time. */
-  private plan(session: SMTPServerSession): { accounts: Account[]; external: string[] } {
+  private plan(session: SMTPServerSession): { accounts: Account[]; external: string[]; forwarded: string[] } {
     const accounts: Account[] = [];
     const external: string[] = [];
+    const forwarded: string[] = [];
     for (const rcpt of session.envelope.rcptTo) {
       const resolution = this.resolutions.get(rcpt);
       if (!resolution) continue;
       if (resolution.kind === 'local') {
         accounts.push(...resolution.accounts);
         external.push(...resolution.external);
+        forwarded.push(...resolution.forwarded);
       } else if (resolution.kind === 'remote') {
         // RFC 5321 §2.4: the local part is the remote server's to interpret; only the domain is normalised.
         const domain = resolution.address.slice(resolution.address.lastIndexOf('@') + 1);
         external.push(`${rcpt.address.slice(0, rcpt.address.lastIndexOf('@'))}@${domain}`);
       }
     }
-    return { accounts, external };
+    return { accounts, external, forwarded };
   }
 
   /** Submission: every From address must be the logged-in user's to send as (RFC 6409 §6.1). */
