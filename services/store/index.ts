@@ -139,7 +139,9 @@ export class Store {
   }
 }
 
-export type { Account, NewAccount } from './accounts.ts';
+export type { Account, AccountUsage, NewAccount } from './accounts.ts';
+export type { Page, PageRequest } from './paging.ts';
+export { defaultPageLimit, maxPageLimit } from './paging.ts';
 export type { ChangeEntry, Delivered, DeliveryTarget, FlagChange, Mailbox, MailboxStatus, MessageRecord, MessageRow, MessageSummary, OpenedMailbox, ReceivedBody, UidRanges } from './mail.ts';
 export { MailError, QuotaExceededError, systemFlags } from './mail.ts';
 export type { MailChange } from './mail-events.ts';
