@@ -44,8 +44,8 @@ export interface ServicesOptions {
   connectionLimits?: Partial<ConnectionLimitSettings>;
   /** The built web UI; default: dist/web beside the bundle, or <repo>/dist/web when run from source. */
   webAssets?: string;
-  /** Web session and setup-claim tuning (tests shorten the waits). */
-  web?: Pick<WebOptions, 'sessions' | 'setup'>;
+  /** Web session and setup-claim tuning (tests shorten the waits), extra routes (tests). */
+  web?: Pick<WebOptions, 'sessions' | 'setup' | 'routes'>;
 }
 
 /** dist/web beside the bundle (dist/mailnest.js), or <repo>/dist/web when run from source (services/). */

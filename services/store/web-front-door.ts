@@ -23,6 +23,11 @@ export class SetupStateTable {
     return (this.db.prepare('SELECT state FROM setup_state WHERE id = 1').pluck().get() as SetupState | undefined) ?? 'unclaimed';
   }
 
+  /** When the state last changed (a claim again counts: it replaces the setup session). */
+  changedAt(): number {
+    return (this.db.prepare('SELECT changed_at FROM setup_state WHERE id = 1').pluck().get() as number | undefined) ?? 0;
+  }
+
   /** Moves to `to` only from one of `from`; false when the state was something else. */
   move(from: readonly SetupState[], to: SetupState, now = Date.now()): boolean {
     const placeholders = from.map(() => '?').join(', ');
@@ -110,6 +115,11 @@ export class WebSessionsTable {
   /** Removes the setup sessions (a new claim replaces the owner's lost one). */
   deleteSetupSessions(): number {
     return this.db.prepare('DELETE FROM web_sessions WHERE setup = 1').run().changes;
+  }
+
+  /** Removes the admin's sessions that are not the setup session (the admin password changed). */
+  deleteAdminSessions(): number {
+    return this.db.prepare("DELETE FROM web_sessions WHERE role = 'admin' AND setup = 0").run().changes;
   }
 
   /** Removes every session of one subject (a mail user removed, the admin password changed). */

@@ -190,6 +190,7 @@ export class WebService implements Service {
    */
   private logWhenDone(request: IncomingMessage, response: ServerResponse, cid: string, secure: boolean): void {
     const started = Date.now();
+    const client = request.socket.remoteAddress;
     response.once('close', () => {
       let path: string;
       try {
@@ -199,7 +200,7 @@ export class WebService implements Service {
       }
       this.options.logger.log(path === '/healthz' ? 'debug' : 'info', 'request', {
         cid,
-        client: request.socket.remoteAddress,
+        client,
         scheme: secure ? 'https' : 'http',
         method: request.method,
         path: path.slice(0, 200),

@@ -7,7 +7,7 @@
 // - Only the SHA-256 of an id is stored; a session idle longer than idleMs is
 //   gone (checked at every use and swept every minute); at most maxSessions
 //   exist, the least recently seen go first.
-// - last_seen_at is written at most once a minute per session, so that polling
+// - last_seen_at is written at most once a minute (a tenth of the idle timeout) per session, so that polling
 //   pages do not turn every GET into a write.
 
 import { createHash, randomBytes } from 'node:crypto';
@@ -94,7 +94,7 @@ export class Sessions {
       this.store.webSessions.delete(idHash);
       return undefined;
     }
-    if (now - row.lastSeenAt > 60_000) this.store.webSessions.touch(idHash, now);
+    if (now - row.lastSeenAt > Math.min(60_000, this.idleMs / 10)) this.store.webSessions.touch(idHash, now);
     return { id, role: row.role, subject: row.subject, csrfToken: row.csrfToken, createdAt: row.createdAt, setup: row.setup };
   }
 
