@@ -62,6 +62,18 @@ test('a logged-in user’s mail to a forwarding mailbox is forwarded as origin f
   t.is(store.outbound.count(), 0);
 });
 
+test('a message that has looped (more than 50 Received lines) is refused with 554 5.4.6; 50 still pass', async (t) => {
+  const env = await startQueueServices(t);
+  const trace = (n: number) => Array.from({ length: n }, (_, i) => `Received: from hop${i}.remote.test by hop${i + 1}.remote.test; Tue, 24 Nov 2026 10:00:00 +0000\r\n`).join('');
+  // Ours is added on arrival: 49 + 1 is 50, the limit.
+  const passes = await sendRaw(env.ports.smtp!, 'sender@remote.test', ['alice@example.test'], trace(49) + message('49 hops', 'Fine.'));
+  t.true(passes.ok, passes.response);
+  const looped = await sendRaw(env.ports.smtp!, 'sender@remote.test', ['alice@example.test'], trace(50) + message('50 hops', 'A loop.'));
+  t.is(looped.code, 554);
+  t.regex(looped.response, /5\.4\.6 Too many hops \(51 Received lines\)/);
+  t.deepEqual(inboxOf(env, 'alice@example.test').map((m) => m.subject), ['49 hops']);
+});
+
 test('mailnest user forward shows, sets, changes keeping and clears the forwarding', async (t) => {
   const env = await startQueueServices(t);
   const data = env.data;
