@@ -99,7 +99,7 @@ export class WebService implements Service {
     try {
       this.setup.start();
       this.sessions.start();
-      const http = await listenAll(() => this.createServer(false), addresses, this.options.port, logger, 'web (http)');
+      const http = await listenAll(() => this.createServer(false), addresses, this.options.port, logger, 'web');
       this.servers.push(...(http.servers as Server[]));
       const https = await listenAll(() => this.createServer(true), addresses, this.options.httpsPort, logger, 'web (https)');
       this.servers.push(...(https.servers as Server[]));
