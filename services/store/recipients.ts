@@ -14,7 +14,8 @@
 //
 // An enabled account that forwards (forwards.ts) is replaced by its
 // destinations, followed the same way (a forward to a local address is
-// delivered locally, through that address's own aliases and forwards), and
+// delivered locally, as mail sent to it would be: through its own aliases and
+// forwards, without its +tag, or by the domain's catch-all), and
 // keeps a copy when it asked to, or when a destination leads back into the
 // chain that reached it (a loop), goes deeper than the limit, or reaches only
 // disabled or unknown addresses: forwarding never makes mail vanish. Outside
@@ -80,14 +81,9 @@ export class RecipientResolver {
     this.forwardingOf = forwardingOf;
   }
 
-  /** Whether a local address (already normalised) reaches anyone, ignoring forwarding: what a new alias or forward may point at. */
+  /** Whether a local address (already normalised) reaches anyone, ignoring forwarding: what a new forward may point at. */
   reachesSomeone(address: string): boolean {
-    const { local, domain } = parseAddress(address);
-    const untagged = `${stripTag(local)}@${domain}`;
-    for (const candidate of new Set([address, untagged])) {
-      if (this.expand(candidate, newExpansion(false), new Set(), 0) !== 'missing') return true;
-    }
-    return false;
+    return localCandidates(address).some((candidate) => this.expand(candidate, newExpansion(false), new Set(), 0) !== 'missing');
   }
 
   /** Throws AddressError for an address that cannot be parsed. */
@@ -209,17 +205,25 @@ export class RecipientResolver {
   private expandDestination(destination: string, result: Expansion, chain: Set<string>, depth: number, forwarded: boolean): Reach {
     const domain = destination.slice(destination.lastIndexOf('@') + 1);
     if (this.domains.isLocal(domain)) {
-      const reach = this.expand(destination, result, chain, depth + 1, forwarded);
-      // A tagged local destination (bob+news@) reaches what its untagged address does.
-      if (reach !== 'missing') return reach;
-      const at = destination.lastIndexOf('@');
-      const untagged = `${stripTag(destination.slice(0, at))}@${domain}`;
-      return untagged === destination ? reach : this.expand(untagged, result, chain, depth + 1, forwarded);
+      // As mail sent to it would be: the address, its untagged form (bob+news@ reaches bob@), the domain's catch-all.
+      let reach: Reach = 'missing';
+      for (const candidate of localCandidates(destination)) {
+        reach = this.expand(candidate, result, chain, depth + 1, forwarded);
+        if (reach !== 'missing') break;
+      }
+      return reach;
     }
     result.external.add(destination);
     if (forwarded) result.forwarded.add(destination);
     return 'found';
   }
+}
+
+/** What a local address is looked up as, in order: itself, without its +tag, the domain's catch-all. */
+function localCandidates(address: string): string[] {
+  const at = address.lastIndexOf('@');
+  const domain = address.slice(at + 1);
+  return [...new Set([address, `${stripTag(address.slice(0, at))}@${domain}`, `@${domain}`])];
 }
 
 function toResolution(address: string, result: Expansion): Resolution {

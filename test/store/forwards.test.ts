@@ -38,6 +38,13 @@ test('a forward to a local address is delivered locally, through that address’
   t.deepEqual(resolved(store, 'alice@example.test'), { accounts: ['bob@example.test'], external: [], forwarded: [] });
   store.forwards.set('bob@example.test', { to: ['carol@example.test', 'bob@remote.test'], keepCopy: false });
   t.deepEqual(resolved(store, 'alice@example.test'), { accounts: ['carol@example.test'], external: ['bob@remote.test'], forwarded: ['bob@remote.test'] });
+  // A local address that only a catch-all takes reaches the catch-all's target, as mail sent to it would.
+  store.domains.add('other.test');
+  t.throws(() => store.forwards.set('carol@example.test', { to: ['anyone@other.test'] }), { message: /reaches nobody/ });
+  store.aliases.add('@other.test', ['carol@example.test']);
+  store.forwards.set('alice@example.test', { to: ['anyone@other.test'], keepCopy: false });
+  t.deepEqual(resolved(store, 'alice@example.test'), { accounts: ['carol@example.test'], external: [], forwarded: [] });
+  store.forwards.set('alice@example.test', { to: ['bob@example.test'], keepCopy: false });
   // An alias to a forwarding mailbox follows the forward; its own outside destinations stay unmarked.
   store.aliases.add('family@example.test', ['alice@example.test', 'grandma@remote.test']);
   t.deepEqual(resolved(store, 'family@example.test'), { accounts: ['carol@example.test'], external: ['bob@remote.test', 'grandma@remote.test'], forwarded: ['bob@remote.test'] });
