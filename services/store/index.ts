@@ -9,6 +9,7 @@ import { AliasesTable } from './aliases.ts';
 import { BodyFiles } from './body-files.ts';
 import { createPrivateFile, secureDataFolder } from './data-folder.ts';
 import { DomainsTable } from './domains.ts';
+import { ForwardsTable } from './forwards.ts';
 import { MailEvents } from './mail-events.ts';
 import { MailStore } from './mail.ts';
 import { migrate } from './migrations.ts';
@@ -38,6 +39,8 @@ export class Store {
   readonly domains: DomainsTable;
   readonly accounts: AccountsTable;
   readonly aliases: AliasesTable;
+  /** Per-mailbox forwarding, applied by `recipients`. */
+  readonly forwards: ForwardsTable;
   readonly settings: SettingsTable;
   readonly recipients: RecipientResolver;
   /** Who postmaster@ and abuse@ reach (owner.ts). */
@@ -64,6 +67,8 @@ export class Store {
     this.aliases = new AliasesTable(db, this.domains);
     this.owner = new BoxOwner(db, this.accounts, this.settings);
     this.recipients = new RecipientResolver(this.domains, this.accounts, this.aliases, this.owner);
+    this.forwards = new ForwardsTable(db, this.accounts, this.domains, (address) => this.recipients.reachesSomeone(address));
+    this.recipients.useForwarding((accountId) => this.forwards.of(accountId));
     this.mail = new MailStore(db, this.accounts, new BodyFiles(paths), new MailEvents());
     this.outbound = new OutboundTable(db);
     this.transports = new TransportTable(db);
@@ -142,12 +147,15 @@ export class Store {
   }
 }
 
-export type { Account, NewAccount } from './accounts.ts';
+export type { Account, AccountUsage, NewAccount } from './accounts.ts';
+export type { Page, PageRequest } from './paging.ts';
+export { defaultPageLimit, maxPageLimit } from './paging.ts';
 export type { ChangeEntry, Delivered, DeliveryTarget, FlagChange, Mailbox, MailboxStatus, MessageRecord, MessageRow, MessageSummary, OpenedMailbox, ReceivedBody, UidRanges } from './mail.ts';
 export { MailError, QuotaExceededError, systemFlags } from './mail.ts';
 export type { MailChange } from './mail-events.ts';
 export type { Alias } from './aliases.ts';
 export type { Domain } from './domains.ts';
+export type { Forwarding } from './forwards.ts';
 export type { Resolution } from './recipients.ts';
 export type { OutboundOrigin, OutboundRow } from './outbound.ts';
 export type { Relay, RelaySecurity, Transport } from './routing.ts';

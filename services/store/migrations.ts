@@ -243,6 +243,23 @@ export const migrations: Migration[] = [
       db.prepare('INSERT INTO setup_state (id, state, changed_at) VALUES (1, ?, ?)').run(done ? 'complete' : 'unclaimed', Date.now());
     },
   },
+  {
+    version: 6,
+    description: 'per-mailbox forwarding: where an account sends its mail on, and whether it keeps a copy',
+    up(db) {
+      db.exec(`
+        ALTER TABLE accounts ADD COLUMN forward_keep_copy INTEGER NOT NULL DEFAULT 1 CHECK (forward_keep_copy IN (0, 1));
+
+        CREATE TABLE account_forwards (
+          account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+          destination TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          PRIMARY KEY (account_id, destination)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX account_forwards_destination ON account_forwards(destination);
+      `);
+    },
+  },
 ];
 
 export function migrate(db: Database, list: Migration[] = migrations): { from: number; to: number } {
