@@ -13,6 +13,7 @@ import { createBodyAnalyzer } from './delivery/analyzer.ts';
 import { LocalDelivery } from './delivery/local.ts';
 import { createSigner } from './dkim/index.ts';
 import { createResolver } from './dns/index.ts';
+import { DoctorService, type DoctorOptions } from './doctor/index.ts';
 import { QueueService, type QueueOptions } from './queue/index.ts';
 import { ImapService } from './imap/index.ts';
 import { Pop3Service } from './pop3/index.ts';
@@ -41,6 +42,8 @@ export interface ServicesOptions {
   queue?: Pick<QueueOptions, 'timings' | 'maxConnections' | 'maxPerDestination' | 'mxPort'>;
   /** Connection limits over the configured ones (tests hold loopback clients to the per-address limit). */
   connectionLimits?: Partial<ConnectionLimitSettings>;
+  /** The doctor's first-run delay and deadlines (tests shorten them). */
+  doctor?: Pick<DoctorOptions, 'startDelayMs' | 'timings'>;
 }
 
 export class ServicesProcess {
@@ -56,6 +59,8 @@ export class ServicesProcess {
   private garbageTimer: NodeJS.Timeout | undefined;
   /** Sends what is queued for other servers; started first, stopped last among the services. */
   queue: QueueService | undefined;
+  /** The home-line doctor: its findings for the admin page, its alarms for /healthz. */
+  doctor: DoctorService | undefined;
 
   private constructor(
     private readonly options: ServicesOptions,
@@ -202,6 +207,14 @@ export class ServicesProcess {
       health: () => this.health(),
     });
     this.services.push(web);
+    // Last, so that it stops first: a run in flight is aborted before anything it reads closes.
+    this.doctor = new DoctorService({
+      store: this.store,
+      settings: DoctorService.settingsFrom(this.store, this.options.overrides),
+      logger: this.logger.child('doctor'),
+      ...this.options.doctor,
+    });
+    this.services.push(this.doctor);
     for (const service of this.services) await service.start();
     this.phase = 'running';
     this.logger.info('ready', { services: this.services.map((s) => s.name).join(',') });
@@ -225,6 +238,8 @@ export class ServicesProcess {
       storage: this.storage?.state ?? { state: 'ok' },
       setupDone: this.store.isOpen && this.store.isSetUp(),
       supervisor: this.supervisorReport(),
+      // The doctor's checks that failed twice in a row: the firmware shows them as degraded (firmware/probes.ts).
+      alarms: this.doctor?.alarms() ?? [],
       services,
     };
   }

@@ -8,6 +8,7 @@ import { AccountsTable } from './accounts.ts';
 import { AliasesTable } from './aliases.ts';
 import { BodyFiles } from './body-files.ts';
 import { createPrivateFile, secureDataFolder } from './data-folder.ts';
+import { DoctorResults } from './doctor.ts';
 import { DomainsTable } from './domains.ts';
 import { MailEvents } from './mail-events.ts';
 import { MailStore } from './mail.ts';
@@ -47,6 +48,8 @@ export class Store {
   readonly relay: RelaySettings;
   /** Sealed secrets (the relay password), keyed by secrets.key in the data folder. */
   readonly secrets: SecretBox;
+  /** The home-line doctor's last findings and failure counts (services/doctor). */
+  readonly doctor: DoctorResults;
   private closed = false;
 
   private constructor(
@@ -64,6 +67,7 @@ export class Store {
     this.transports = new TransportTable(db);
     this.secrets = new SecretBox(paths.secretsKey);
     this.relay = new RelaySettings(db, this.secrets);
+    this.doctor = new DoctorResults(db);
   }
 
   /**
@@ -143,6 +147,7 @@ export type { Domain } from './domains.ts';
 export type { Resolution } from './recipients.ts';
 export type { OutboundOrigin, OutboundRow } from './outbound.ts';
 export type { Relay, RelaySecurity, Transport } from './routing.ts';
+export type { CheckOutcome, FindingStatus, StoredFinding } from './doctor.ts';
 export { parseHostPort } from './routing.ts';
 export { AddressError, normalizeAddress, normalizeDomain, parseAddress } from './address.ts';
 export { dataPaths, defaultDataDir } from './paths.ts';
