@@ -20,6 +20,7 @@ import { RecipientResolver } from './recipients.ts';
 import { RelaySettings, TransportTable } from './routing.ts';
 import { SecretBox } from './secrets.ts';
 import { SettingsTable } from './settings.ts';
+import { AdminCredentials, SetupStateTable, WebSessionsTable } from './web-front-door.ts';
 
 /** A data folder without a database, opened by a command that does not create one. */
 export class NoDatabaseError extends UserError {
@@ -50,6 +51,10 @@ export class Store {
   readonly secrets: SecretBox;
   /** The home-line doctor's last findings and failure counts (services/doctor). */
   readonly doctor: DoctorResults;
+  /** The web front door (migration 5): setup state, admin password, web sessions. */
+  readonly setup: SetupStateTable;
+  readonly admin: AdminCredentials;
+  readonly webSessions: WebSessionsTable;
   private closed = false;
 
   private constructor(
@@ -68,6 +73,9 @@ export class Store {
     this.secrets = new SecretBox(paths.secretsKey);
     this.relay = new RelaySettings(db, this.secrets);
     this.doctor = new DoctorResults(db);
+    this.setup = new SetupStateTable(db);
+    this.admin = new AdminCredentials(db);
+    this.webSessions = new WebSessionsTable(db);
   }
 
   /**
