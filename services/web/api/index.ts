@@ -7,6 +7,7 @@ import { mailboxRoutes } from './mailboxes.ts';
 import { meRoutes } from './me.ts';
 import { queueRoutes } from './queue.ts';
 import { routingRoutes } from './routing.ts';
+import { doctorRoutes } from './doctor.ts';
 import { sessionRoutes } from './session.ts';
 import { systemRoutes } from './system.ts';
 import { setupRoutes } from './setup.ts';
@@ -21,4 +22,5 @@ export const routes: Route[] = [
   ...routingRoutes,
   ...systemRoutes,
   ...meRoutes,
+  ...doctorRoutes,
 ];
