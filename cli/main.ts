@@ -11,10 +11,11 @@ import { firmwareCommand } from './commands/firmware.ts';
 import { mailboxCommands, messageCommands } from './commands/mail.ts';
 import { queueCommands, relayCommands, transportCommands } from './commands/queue.ts';
 import { serveCommand } from './commands/serve.ts';
+import { setupCommands } from './commands/setup.ts';
 import { userCommands } from './commands/user.ts';
 import { version } from './version.ts';
 
-const groups: CommandGroup[] = [domainCommands, userCommands, aliasCommands, mailboxCommands, messageCommands, queueCommands, relayCommands, transportCommands, configCommands];
+const groups: CommandGroup[] = [domainCommands, userCommands, aliasCommands, mailboxCommands, messageCommands, queueCommands, relayCommands, transportCommands, configCommands, setupCommands];
 const topLevel: Record<string, Command> = { serve: serveCommand, firmware: firmwareCommand };
 
 function usage(): string {

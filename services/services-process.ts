@@ -24,9 +24,10 @@ import { lockDataFolder, type DataLock } from './store/lock.ts';
 import { ensureCertificate } from './tls/certificate.ts';
 import { StorageStateWatcher } from './core/storage-state.ts';
 import { removeRunConfig, writeRunConfig } from './core/run-files.ts';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { WebService, type HealthReport } from './web/index.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { certificateInfo, WebService, type HealthReport, type WebOptions } from './web/index.ts';
 
 export interface ServicesOptions {
   dataDir: string;
@@ -41,6 +42,17 @@ export interface ServicesOptions {
   queue?: Pick<QueueOptions, 'timings' | 'maxConnections' | 'maxPerDestination' | 'mxPort'>;
   /** Connection limits over the configured ones (tests hold loopback clients to the per-address limit). */
   connectionLimits?: Partial<ConnectionLimitSettings>;
+  /** The built web UI; default: dist/web beside the bundle, or <repo>/dist/web when run from source. */
+  webAssets?: string;
+  /** Web session and setup-claim tuning (tests shorten the waits), extra routes (tests). */
+  web?: Pick<WebOptions, 'sessions' | 'setup' | 'routes'>;
+}
+
+/** dist/web beside the bundle (dist/mailnest.js), or <repo>/dist/web when run from source (services/). */
+export function defaultWebAssets(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, 'web'), join(here, '..', 'dist', 'web')];
+  return candidates.find((folder) => existsSync(join(folder, 'index.html'))) ?? candidates[here.endsWith('dist') ? 0 : 1]!;
 }
 
 export class ServicesProcess {
@@ -56,6 +68,8 @@ export class ServicesProcess {
   private garbageTimer: NodeJS.Timeout | undefined;
   /** Sends what is queued for other servers; started first, stopped last among the services. */
   queue: QueueService | undefined;
+  /** The web front door (sessions, the setup state machine). */
+  web: WebService | undefined;
 
   private constructor(
     private readonly options: ServicesOptions,
@@ -125,7 +139,7 @@ export class ServicesProcess {
     }, 60_000);
     this.garbageTimer.unref();
     const tls = ensureCertificate(this.store.paths.tls, this.config.hostname);
-    this.logger.info('tls certificate', { source: tls.source, names: tls.subjectAltNames.join(','), expires: tls.validTo.toISOString() });
+    this.logger.info('tls certificate', { source: tls.source, names: tls.subjectAltNames.join(','), expires: tls.validTo.toISOString(), sha256: certificateInfo(tls).sha256 });
     const storage = new StorageStateWatcher(this.store.paths.root, (state) => {
       this.logger.warn('storage state changed', { ...state });
       // The queue holds its attempts while the disk is read-only; it resumes as soon as it is not.
@@ -198,9 +212,27 @@ export class ServicesProcess {
     const web = new WebService({
       addresses: this.config.listen,
       port: this.port('http'),
+      httpsPort: this.port('https'),
       logger: this.logger.child('web'),
       health: () => this.health(),
+      tls,
+      assets: this.options.webAssets ?? defaultWebAssets(),
+      store: this.store,
+      config: this.config,
+      dataDir: this.store.paths.root,
+      queue: {
+        kick: () => queue.kick(),
+        retry: (ids) => {
+          const changed = this.store.outbound.retryNow(ids);
+          queue.kick();
+          return changed;
+        },
+      },
+      authEvents: this.authEvents,
+      ports: () => this.listeningPorts(),
+      ...this.options.web,
     });
+    this.web = web;
     this.services.push(web);
     for (const service of this.services) await service.start();
     this.phase = 'running';
@@ -223,10 +255,26 @@ export class ServicesProcess {
       portOffset: this.config.portOffset,
       store: { state: store.ok ? 'ok' : 'failed', ...(store.detail ? { detail: store.detail } : {}) },
       storage: this.storage?.state ?? { state: 'ok' },
-      setupDone: this.store.isOpen && this.store.isSetUp(),
+      // The firmware shows the setup-not-done LED until the wizard (or the CLI) completed the setup.
+      setupDone: this.store.isOpen && this.store.setup.get() === 'complete',
       supervisor: this.supervisorReport(),
       services,
     };
+  }
+
+  /** The port each service listens on (its first listener), by port name; the configured port where none listens yet. */
+  async listeningPorts(): Promise<Record<PortName, number>> {
+    const ports = Object.fromEntries((Object.keys(standardPorts) as PortName[]).map((name) => [name, this.port(name)])) as Record<PortName, number>;
+    const byService: Record<string, PortName> = { smtp: 'smtp', submission: 'submission', submissions: 'submissions', imap: 'imap', pop3: 'pop3' };
+    for (const service of this.services) {
+      const health = await service.health();
+      const extra = (health.ports ?? {}) as Record<string, number>;
+      for (const [name, port] of Object.entries(extra)) if (name in ports && port) ports[name as PortName] = port;
+      const first = health.listening?.[0];
+      const name = byService[service.name];
+      if (name && first) ports[name] = Number(first.slice(first.lastIndexOf(':') + 1));
+    }
+    return ports;
   }
 
   /** What the firmware supervisor last wrote about itself (run/supervisor.json), or null without one. */

@@ -60,9 +60,10 @@ test('the supervisor runs `mailnest serve`, restarts it when killed, and /health
   t.like(after.supervisor, { services: { restarts: 1 } });
   t.regex(after.supervisor.services.lastRestart.reason, /killed by SIGKILL/);
 
-  // Setting up a domain and a user turns the LED to healthy.
+  // Setting up by CLI (a domain, a user, the admin password: the setup is complete) turns the LED to healthy.
   await cliOk(['domain', 'add', 'example.test'], { data: h.data });
   await cliOk(['user', 'add', 'alice@example.test', '--password-stdin'], { data: h.data, stdin: 'sesame-tulip-42\n' });
+  await cliOk(['setup', 'admin-password', '--password-stdin'], { data: h.data, stdin: 'correct horse battery staple\n' });
   await h.waitFor('state', (e) => e.led === 'healthy', { from });
 
   // The factory reset forgets stored settings and keeps accounts.

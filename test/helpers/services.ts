@@ -19,7 +19,7 @@ export interface TestServices {
 
 const allEphemeral = Object.fromEntries(Object.keys(standardPorts).map((name) => [name, 0])) as Record<PortName, number>;
 
-export async function startServices(t: ExecutionContext, options: { data?: string; overrides?: Record<string, string>; queue?: ServicesOptions['queue']; connectionLimits?: ServicesOptions['connectionLimits'] } = {}): Promise<TestServices> {
+export async function startServices(t: ExecutionContext, options: { data?: string; overrides?: Record<string, string>; queue?: ServicesOptions['queue']; connectionLimits?: ServicesOptions['connectionLimits']; webAssets?: string; web?: ServicesOptions['web'] } = {}): Promise<TestServices> {
   const data = options.data ?? tempDataDir(t);
   const { logger, lines } = memoryLogger('debug');
   const services = await ServicesProcess.start({
@@ -29,6 +29,8 @@ export async function startServices(t: ExecutionContext, options: { data?: strin
     ports: allEphemeral,
     queue: options.queue,
     connectionLimits: options.connectionLimits,
+    webAssets: options.webAssets,
+    web: options.web,
     createLogger: () => logger,
   });
   t.teardown(() => services.stop());
