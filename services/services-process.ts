@@ -13,6 +13,7 @@ import { createBodyAnalyzer } from './delivery/analyzer.ts';
 import { LocalDelivery } from './delivery/local.ts';
 import { createSigner } from './dkim/index.ts';
 import { createResolver } from './dns/index.ts';
+import { DoctorService, type DoctorOptions } from './doctor/index.ts';
 import { QueueService, type QueueOptions } from './queue/index.ts';
 import { ImapService } from './imap/index.ts';
 import { Pop3Service } from './pop3/index.ts';
@@ -42,6 +43,8 @@ export interface ServicesOptions {
   queue?: Pick<QueueOptions, 'timings' | 'maxConnections' | 'maxPerDestination' | 'mxPort'>;
   /** Connection limits over the configured ones (tests hold loopback clients to the per-address limit). */
   connectionLimits?: Partial<ConnectionLimitSettings>;
+  /** The doctor's first-run delay and deadlines (tests shorten them). */
+  doctor?: Pick<DoctorOptions, 'startDelayMs' | 'timings'>;
   /** The built web UI; default: dist/web beside the bundle, or <repo>/dist/web when run from source. */
   webAssets?: string;
   /** Web session and setup-claim tuning (tests shorten the waits), extra routes (tests). */
@@ -68,6 +71,8 @@ export class ServicesProcess {
   private garbageTimer: NodeJS.Timeout | undefined;
   /** Sends what is queued for other servers; started first, stopped last among the services. */
   queue: QueueService | undefined;
+  /** The home-line doctor: its findings for the admin page, its alarms for /healthz. */
+  doctor: DoctorService | undefined;
   /** The web front door (sessions, the setup state machine). */
   web: WebService | undefined;
 
@@ -209,6 +214,13 @@ export class ServicesProcess {
         connectionLimits,
       }),
     );
+    const doctor = new DoctorService({
+      store: this.store,
+      settings: DoctorService.settingsFrom(this.store, this.options.overrides),
+      logger: this.logger.child('doctor'),
+      ...this.options.doctor,
+    });
+    this.doctor = doctor;
     const web = new WebService({
       addresses: this.config.listen,
       port: this.port('http'),
@@ -230,10 +242,13 @@ export class ServicesProcess {
       },
       authEvents: this.authEvents,
       ports: () => this.listeningPorts(),
+      doctor,
       ...this.options.web,
     });
     this.web = web;
     this.services.push(web);
+    // Last, so that it stops first: a run in flight is aborted before anything it reads closes.
+    this.services.push(doctor);
     for (const service of this.services) await service.start();
     this.phase = 'running';
     this.logger.info('ready', { services: this.services.map((s) => s.name).join(',') });
@@ -258,6 +273,8 @@ export class ServicesProcess {
       // The firmware shows the setup-not-done LED until the wizard (or the CLI) completed the setup.
       setupDone: this.store.isOpen && this.store.setup.get() === 'complete',
       supervisor: this.supervisorReport(),
+      // The doctor's checks that failed twice in a row: the firmware shows them as degraded (firmware/probes.ts).
+      alarms: this.doctor?.alarms() ?? [],
       services,
     };
   }

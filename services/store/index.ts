@@ -8,6 +8,7 @@ import { AccountsTable } from './accounts.ts';
 import { AliasesTable } from './aliases.ts';
 import { BodyFiles } from './body-files.ts';
 import { createPrivateFile, secureDataFolder } from './data-folder.ts';
+import { DoctorResults } from './doctor.ts';
 import { DomainsTable } from './domains.ts';
 import { ForwardsTable } from './forwards.ts';
 import { MailEvents } from './mail-events.ts';
@@ -51,6 +52,8 @@ export class Store {
   readonly relay: RelaySettings;
   /** Sealed secrets (the relay password), keyed by secrets.key in the data folder. */
   readonly secrets: SecretBox;
+  /** The home-line doctor's last findings and failure counts (services/doctor). */
+  readonly doctor: DoctorResults;
   /** The web front door (migration 5): setup state, admin password, web sessions. */
   readonly setup: SetupStateTable;
   readonly admin: AdminCredentials;
@@ -74,6 +77,7 @@ export class Store {
     this.transports = new TransportTable(db);
     this.secrets = new SecretBox(paths.secretsKey);
     this.relay = new RelaySettings(db, this.secrets);
+    this.doctor = new DoctorResults(db);
     this.setup = new SetupStateTable(db);
     this.admin = new AdminCredentials(db);
     this.webSessions = new WebSessionsTable(db);
@@ -159,6 +163,7 @@ export type { Forwarding } from './forwards.ts';
 export type { Resolution } from './recipients.ts';
 export type { OutboundOrigin, OutboundRow } from './outbound.ts';
 export type { Relay, RelaySecurity, Transport } from './routing.ts';
+export type { CheckOutcome, FindingStatus, StoredFinding } from './doctor.ts';
 export { parseHostPort } from './routing.ts';
 export { AddressError, normalizeAddress, normalizeDomain, parseAddress } from './address.ts';
 export { dataPaths, defaultDataDir } from './paths.ts';

@@ -260,6 +260,26 @@ export const migrations: Migration[] = [
       `);
     },
   },
+  {
+    version: 7,
+    description: 'the home-line doctor: the last result of each check and its failures in a row',
+    up(db) {
+      // One row per check (port25, dnsbl:zen.spamhaus.org, mx:example.com, ...), so that a restart keeps the counts.
+      db.exec(`
+        CREATE TABLE doctor_checks (
+          id TEXT PRIMARY KEY,
+          check_kind TEXT NOT NULL,
+          status TEXT NOT NULL CHECK (status IN ('ok', 'warning', 'alarm', 'unknown')),
+          failures INTEGER NOT NULL DEFAULT 0,
+          title TEXT NOT NULL,
+          detail TEXT NOT NULL,
+          fix TEXT NOT NULL,
+          position INTEGER NOT NULL,
+          checked_at INTEGER NOT NULL
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 export function migrate(db: Database, list: Migration[] = migrations): { from: number; to: number } {

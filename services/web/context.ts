@@ -4,6 +4,7 @@
 import type { Config } from '../config/index.ts';
 import type { AuthEvents } from '../core/auth-events.ts';
 import type { Logger } from '../core/log.ts';
+import type { DoctorReport } from '../doctor/index.ts';
 import type { PortName } from '../core/ports.ts';
 import type { Store } from '../store/index.ts';
 import type { HealthReport } from './index.ts';
@@ -27,10 +28,12 @@ export interface QueueControl {
   retry(ids?: readonly number[]): number;
 }
 
-/** The home-line doctor (helper `doctor` fills this in). */
+/** The home-line doctor (services/doctor): its last findings, and a run on demand. */
 export interface DoctorControl {
-  report(): unknown;
-  run(): Promise<unknown>;
+  /** From the database: one statement, never waits for a run. */
+  report(): DoctorReport;
+  /** Starts a run unless one is under way; resolves when it is over (never rejects). */
+  runNow(): Promise<void>;
 }
 
 export interface WebContext {

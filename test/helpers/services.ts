@@ -19,18 +19,28 @@ export interface TestServices {
 
 const allEphemeral = Object.fromEntries(Object.keys(standardPorts).map((name) => [name, 0])) as Record<PortName, number>;
 
-export async function startServices(t: ExecutionContext, options: { data?: string; overrides?: Record<string, string>; queue?: ServicesOptions['queue']; connectionLimits?: ServicesOptions['connectionLimits']; webAssets?: string; web?: ServicesOptions['web'] } = {}): Promise<TestServices> {
+export async function startServices(t: ExecutionContext, options: { data?: string; overrides?: Record<string, string>; queue?: ServicesOptions['queue']; connectionLimits?: ServicesOptions['connectionLimits']; webAssets?: string; web?: ServicesOptions['web']; doctor?: ServicesOptions['doctor'] } = {}): Promise<TestServices> {
   const data = options.data ?? tempDataDir(t);
   const { logger, lines } = memoryLogger('debug');
   const services = await ServicesProcess.start({
     dataDir: data,
     // No lookup leaves the machine: port 9 on loopback answers nothing, so outside mail stays queued unless a test brings its own DNS server.
-    overrides: { listen: '127.0.0.1', hostname: 'mx.example.test', 'dns-servers': '127.0.0.1:9', ...options.overrides },
+    // The doctor's probe and its what-is-my-address server would leave the machine: off, and no scheduled runs, unless a test sets them.
+    overrides: {
+      listen: '127.0.0.1',
+      hostname: 'mx.example.test',
+      'dns-servers': '127.0.0.1:9',
+      'doctor-interval': 'off',
+      'doctor-port25-probe': '',
+      'doctor-public-address-name': '',
+      ...options.overrides,
+    },
     ports: allEphemeral,
     queue: options.queue,
     connectionLimits: options.connectionLimits,
     webAssets: options.webAssets,
     web: options.web,
+    doctor: options.doctor,
     createLogger: () => logger,
   });
   t.teardown(() => services.stop());

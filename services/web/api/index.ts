@@ -2,6 +2,7 @@
 
 import type { Route } from '../router.ts';
 import { aliasRoutes } from './aliases.ts';
+import { doctorRoutes } from './doctor.ts';
 import { domainRoutes } from './domains.ts';
 import { mailboxRoutes } from './mailboxes.ts';
 import { meRoutes } from './me.ts';
@@ -21,4 +22,5 @@ export const routes: Route[] = [
   ...routingRoutes,
   ...systemRoutes,
   ...meRoutes,
+  ...doctorRoutes,
 ];
