@@ -239,7 +239,7 @@ export function DoctorPanel() {
       // While the checks run, ask again (bounded by the page staying open).
       if (next.running) timer.current = setTimeout(() => void load('get'), 2000);
     } catch (failure) {
-      if (failure instanceof ApiFailure && failure.status === 404) setUnavailable(true);
+      if (failure instanceof ApiFailure && (failure.status === 404 || failure.status === 503)) setUnavailable(true);
       else setError(messageOf(failure));
     }
   };
