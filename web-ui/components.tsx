@@ -438,9 +438,11 @@ export function MailboxCard({ client, password, displayName }: { client: ClientS
             )}
           </dl>
           {password && <p class="notice notice-warning">{text.card.passwordOnce}</p>}
-          <EndpointRows title={text.card.incoming} endpoint={client.imap} />
-          <EndpointRows title={text.card.outgoing} endpoint={client.smtp} />
-          <EndpointRows title={text.card.pop3} endpoint={client.pop3} />
+          <div class="endpoints">
+            <EndpointRows title={text.card.incoming} endpoint={client.imap} />
+            <EndpointRows title={text.card.outgoing} endpoint={client.smtp} />
+            <EndpointRows title={text.card.pop3} endpoint={client.pop3} />
+          </div>
         </div>
         <figure class="card-qr">
           <QrCode value={qrText(client)} label={text.card.qr(client.address)} />
