@@ -349,12 +349,12 @@ export function ListStatus<T>({ list, empty }: { list: PagedList<T>; empty?: str
  * A delete (or other change that cannot be undone) asks once more, in place:
  * the first press shows the question and a second, red button.
  */
-export function ConfirmButton({ label, question, onConfirm, busy, confirmLabel }: { label: string; question: string; onConfirm: () => void; busy?: boolean; confirmLabel?: string }) {
+export function ConfirmButton({ label, question, onConfirm, busy, confirmLabel, shown }: { label: string; question: string; onConfirm: () => void; busy?: boolean; confirmLabel?: string; /** short visible text; `label` is then the accessible name */ shown?: string }) {
   const [asking, setAsking] = useState(false);
   if (!asking) {
     return (
-      <Button kind="secondary" onClick={() => setAsking(true)}>
-        {label}
+      <Button kind="secondary" aria-label={shown ? label : undefined} onClick={() => setAsking(true)}>
+        {shown ?? label}
       </Button>
     );
   }

@@ -106,8 +106,13 @@ function MailboxesPage() {
                 {mailbox.displayName && <p class="muted name">{mailbox.displayName}</p>}
                 <QuotaMeter used={mailbox.usedBytes} limit={mailbox.quotaBytes} label={text.mailboxes.used} />
               </div>
-              <Button kind="secondary" aria-expanded={open === mailbox.address} onClick={() => setOpen(open === mailbox.address ? undefined : mailbox.address)}>
-                {open === mailbox.address ? text.mailboxes.hide(mailbox.address) : text.mailboxes.manage(mailbox.address)}
+              <Button
+                kind="secondary"
+                aria-expanded={open === mailbox.address}
+                aria-label={open === mailbox.address ? text.mailboxes.hide(mailbox.address) : text.mailboxes.manage(mailbox.address)}
+                onClick={() => setOpen(open === mailbox.address ? undefined : mailbox.address)}
+              >
+                {open === mailbox.address ? text.mailboxes.closeShort : text.mailboxes.manageShort}
               </Button>
               {open === mailbox.address && <MailboxDetail mailbox={mailbox} onChanged={list.reload} onDeleted={() => { setOpen(undefined); void list.reload(); }} />}
             </li>
@@ -189,7 +194,7 @@ function MailboxDetail({ mailbox, onChanged, onDeleted }: { mailbox: Mailbox; on
       </Form>
       <h3>{text.forwarding.title}</h3>
       <ForwardingForm url={`${url}/forwarding`} />
-      <ConfirmButton label={text.mailboxes.delete(mailbox.address)} question={text.mailboxes.confirmDelete(mailbox.address)} busy={deleteAction.busy} onConfirm={remove} />
+      <ConfirmButton label={text.mailboxes.delete(mailbox.address)} shown={text.mailboxes.deleteShort} question={text.mailboxes.confirmDelete(mailbox.address)} busy={deleteAction.busy} onConfirm={remove} />
       <Notice tone="error">{deleteAction.formError}</Notice>
     </div>
   );
@@ -251,6 +256,7 @@ function DomainsPage() {
                 </Link>
                 <ConfirmButton
                   label={text.domains.delete(domain.name)}
+                  shown={text.mailboxes.deleteShort}
                   question={text.domains.confirmDelete(domain.name)}
                   busy={remove.busy}
                   onConfirm={() =>
@@ -341,7 +347,7 @@ function AliasesPage() {
                   ))}
                 </ul>
               </div>
-              <ConfirmButton label={text.aliases.delete(alias.source)} question={text.aliases.delete(alias.source)} busy={remove.busy} onConfirm={() => void drop(alias)} />
+              <ConfirmButton label={text.aliases.delete(alias.source)} shown={text.mailboxes.deleteShort} question={text.aliases.delete(alias.source)} busy={remove.busy} onConfirm={() => void drop(alias)} />
             </li>
           ))}
         </ul>
