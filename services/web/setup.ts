@@ -237,11 +237,15 @@ export class SetupMachine {
     } catch {
       return;
     }
-    rmSync(path, { force: true });
-    const at = Date.parse(String(file?.at));
-    if (!Number.isFinite(at) || at <= this.lastPressAt) return;
-    this.lastPressAt = at;
-    this.press(String(file.source ?? 'button'), at);
+    // Removed only after the press is acted on: `mailnest setup claim` takes the file's going as the sign that its press was seen.
+    try {
+      const at = Date.parse(String(file?.at));
+      if (!Number.isFinite(at) || at <= this.lastPressAt) return;
+      this.lastPressAt = at;
+      this.press(String(file.source ?? 'button'), at);
+    } finally {
+      rmSync(path, { force: true });
+    }
   }
 
   /** A press of the button (or `mailnest setup claim`) at time `at`. */
