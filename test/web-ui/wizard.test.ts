@@ -93,6 +93,7 @@ test.serial('the wizard claimed by the setup code, a mailbox made on the admin p
 
   await page.goto(`${origin}/`);
   await heading(page, 'Claim the box');
+  await page.waitForURL((url) => url.pathname === '/setup', { timeout: 15_000 });
   t.is(new URL(page.url()).pathname, '/setup', 'an unclaimed box sends every page to the wizard');
   await look(t, page, 'wizard-1-claim');
 
@@ -188,6 +189,7 @@ test.serial('the wizard claimed by the setup code, a mailbox made on the admin p
 
   // The admin panel, in the session the claim made.
   await heading(page, 'Mailboxes');
+  await page.waitForURL((url) => url.pathname === '/admin/mailboxes', { timeout: 15_000 });
   t.is(new URL(page.url()).pathname, '/admin/mailboxes');
   t.is((await box.services.store.setup.get()), 'complete');
   await field(page, 'Name before the @').fill('ben');
@@ -221,6 +223,7 @@ test.serial('the wizard claimed by the setup code, a mailbox made on the admin p
   await field(page, 'Password').fill(testPassword);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await heading(page, 'Your mailbox');
+  await page.waitForURL((url) => url.pathname === '/me', { timeout: 15_000 });
   t.is(new URL(page.url()).pathname, '/me');
   const newPassword = 'violet-harbour-kite-93';
   await field(page, 'Current password').fill(testPassword);
@@ -277,6 +280,7 @@ test.serial('at 360 px wide with a 60-character domain and long names, no admin 
 
   await page.goto(`${origin}/admin/system`);
   await heading(page, 'Sign in');
+  await page.waitForURL((url) => url.pathname === '/login', { timeout: 15_000 });
   t.is(new URL(page.url()).pathname, '/login', 'a page that needs a session sends the browser to sign in');
   await narrow('login');
   await field(page, 'User name or mail address').fill('admin');
