@@ -28,7 +28,7 @@ import { AuthEvents } from './core/auth-events.ts';
 import type { ConnectionLimitSettings } from './core/connection-limits.ts';
 import { Store } from './store/index.ts';
 import { lockDataFolder, type DataLock } from './store/lock.ts';
-import { ensureCertificate } from './tls/certificate.ts';
+import { ensureCertificate, type TlsFiles } from './tls/certificate.ts';
 import { StorageStateWatcher } from './core/storage-state.ts';
 import { removeRunConfig, writeRunConfig } from './core/run-files.ts';
 import { existsSync, readFileSync } from 'node:fs';
@@ -202,15 +202,18 @@ export class ServicesProcess {
     // Yield once, so that requests made in the same tick join this reload.
     await Promise.resolve();
     let loaded: { config: Config; origin: Record<string, SettingSource> };
+    let tls: TlsFiles;
     try {
-      // Read (and validated) while the services still run: a stored setting that does not validate changes nothing.
+      // Read and validated while the services still run: a stored setting that does not validate changes nothing.
       loaded = loadConfig(this.store, this.options.overrides);
+      run.settingsRead = true;
+      // Made before the services stop (an RSA key takes a while on a small board): they are down for the stop and the start only.
+      tls = ensureCertificate(this.store.paths.tls, loaded.config.hostname);
     } catch (error) {
       run.settingsRead = true;
-      this.logger.error('reload refused: the stored settings do not validate; the services keep running as they were', { reason: run.reasons.join('; '), error });
+      this.logger.error('reload refused: the services keep running as they were', { reason: run.reasons.join('; '), error });
       throw error;
     }
-    run.settingsRead = true;
     const reason = run.reasons.join('; ');
     this.logger.info('reloading', { reason });
     for (const [key, source] of Object.entries(loaded.origin)) {
@@ -227,7 +230,7 @@ export class ServicesProcess {
       this.origin = loaded.origin;
       this.logger = this.options.createLogger(loaded.config.logLevel);
       this.store.owner.pin(loaded.config.postmaster);
-      await this.startServices();
+      await this.startServices(tls);
       this.writeRunConfig();
     } catch (error) {
       this.logger.error('reload failed: the services could not start again, so every service is stopped', { reason, error });
@@ -272,11 +275,12 @@ export class ServicesProcess {
     if (storage.state.state !== 'ok') this.logger.warn('storage is not ok: mail is refused with temporary failures', { ...storage.state });
   }
 
-  private async startServices(): Promise<void> {
+  /** Builds and starts every service with this.config; `tls` when the caller made the certificate already. */
+  private async startServices(made?: TlsFiles): Promise<void> {
     this.logger.info('starting', { data: this.store.paths.root, hostname: this.config.hostname, offset: this.config.portOffset, pid: process.pid });
     for (const advice of startupAdvice(this.store, this.config)) this.logger.warn(advice.message, advice.fields);
     const storage = this.storage!;
-    const tls = ensureCertificate(this.store.paths.tls, this.config.hostname);
+    const tls = made ?? ensureCertificate(this.store.paths.tls, this.config.hostname);
     this.logger.info('tls certificate', { source: tls.source, names: tls.subjectAltNames.join(','), expires: tls.validTo.toISOString(), sha256: certificateInfo(tls).sha256 });
     const queue = new QueueService({
       store: this.store,

@@ -6,7 +6,6 @@
 // whose start fails stops everything; the admin changes their password.
 
 import test from 'ava';
-import { connect, createServer, type Server } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { storeSetting } from '../../services/config/index.ts';
 import { isUserError } from '../../services/core/errors.ts';
@@ -15,36 +14,11 @@ import { Store } from '../../services/store/index.ts';
 import { lockDataFolder } from '../../services/store/lock.ts';
 import { tempDataDir } from '../helpers/data-dir.ts';
 import { RawImap } from '../helpers/imap-raw.ts';
+import { greeting, occupyFreeOffsetPort, refused } from '../helpers/net-probe.ts';
 import { startServices, testPassword, type TestServices } from '../helpers/services.ts';
 import { adminPassword, setUpWebBox } from '../helpers/web-box.ts';
 import { boxCertificate, WebClient } from '../helpers/web-client.ts';
 import { until } from '../hw/until.ts';
-
-/** The first line a server sends (the SMTP banner, the IMAP greeting). */
-function greeting(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let text = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no greeting on port ${port}`));
-    }, 10_000);
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      text += chunk;
-      const end = text.indexOf('\r\n');
-      if (end >= 0) {
-        clearTimeout(timer);
-        socket.destroy();
-        resolve(text.slice(0, end));
-      }
-    });
-    socket.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
-}
 
 /** The certificate the HTTPS port presents: its names and SHA-256 fingerprint (not verified: it is what is looked at). */
 function presentedCertificate(port: number): Promise<{ names: string; sha256: string }> {
@@ -55,18 +29,6 @@ function presentedCertificate(port: number): Promise<{ names: string; sha256: st
       resolve({ names: cert.subjectaltname ?? '', sha256: cert.fingerprint256 });
     });
     socket.on('error', reject);
-  });
-}
-
-/** true when nothing accepts a connection on the port. */
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
   });
 }
 
@@ -164,20 +126,6 @@ test('reloads asked for together are one; one asked for while a reload runs is o
   t.is((await box.services.health()).status, 'ok');
   t.regex(await greeting(box.ports.smtp!), /^220 mx\.example\.test /);
 });
-
-/** A port that nothing listens on now, from the offset range (not the system's ephemeral one). */
-async function occupyFreeOffsetPort(base: number): Promise<{ server: Server; offset: number }> {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const offset = 20_000 + Math.floor(Math.random() * 10_000);
-    const server = createServer();
-    const bound = await new Promise<boolean>((resolve) => {
-      server.once('error', () => resolve(false));
-      server.listen(offset + base, '127.0.0.1', () => resolve(true));
-    });
-    if (bound) return { server, offset };
-  }
-  throw new Error('no free port in the offset range');
-}
 
 test('a reload whose start fails (a port taken) stops every service, closes the store and says so', async (t) => {
   const data = tempDataDir(t);
