@@ -53,4 +53,9 @@ export interface WebContext {
   /** Failed sign-ins, per client address and per name (api/session.ts). */
   loginThrottle: FailureThrottle;
   dataDir: string;
+  /**
+   * Reloads the services process with the stored settings (reload.ts:
+   * reloadAfterAnswer); undefined when the web service runs without one.
+   */
+  reload: ((reason: string) => void) | undefined;
 }

@@ -52,6 +52,15 @@ export interface WebOptions {
   setup?: { claimWaitMs?: number; maxWaiting?: number };
   /** Extra routes (tests). */
   routes?: readonly Route[];
+  /** Failed sign-ins, kept by the services process so that a reload does not forget them; default: this service's own. */
+  loginThrottle?: FailureThrottle;
+  /** Reloads the services process (stops this service too); routes call it after their answer, through reloadAfterAnswer. */
+  reload?: (reason: string) => void;
+}
+
+/** Failed web sign-ins: 1 free, then 1 s doubling to 5 minutes, at most 10000 keys (README, Sessions). */
+export function newLoginThrottle(): FailureThrottle {
+  return new FailureThrottle({ freeFailures: 1, baseMs: 1000, maxMs: 5 * 60_000, maxKeys: 10_000 });
 }
 
 /** Every answer, HTTP or HTTPS, carries these (and HSTS on HTTPS). */
@@ -119,8 +128,9 @@ export class WebService implements Service {
         ports,
         setup: this.setup,
         sessions: this.sessions,
-        loginThrottle: new FailureThrottle({ freeFailures: 1, baseMs: 1000, maxMs: 5 * 60_000, maxKeys: 10_000 }),
+        loginThrottle: this.options.loginThrottle ?? newLoginThrottle(),
         dataDir: this.options.dataDir,
+        reload: this.options.reload,
       };
     } catch (error) {
       this.state = 'failed';
@@ -294,7 +304,11 @@ export class WebService implements Service {
         if (error instanceof ApiError && error.status === 413) closeAfter = true;
         throw error;
       }
-      const apiRequest: ApiRequest = { method, path: url.pathname, params, query: url.searchParams, body, session, client: request.socket.remoteAddress ?? '', cid, headers: request.headers };
+      const afterAnswer = (action: () => void) => {
+        // 'close' comes after the answer was handed to the socket, or after the client went away: either way nothing more is sent.
+        response.once('close', action);
+      };
+      const apiRequest: ApiRequest = { method, path: url.pathname, params, query: url.searchParams, body, session, client: request.socket.remoteAddress ?? '', cid, headers: request.headers, afterAnswer };
       const result = await route.handle(apiRequest, context);
       if (result instanceof ApiAnswer) {
         headers = result.headers;

@@ -46,6 +46,8 @@ export interface ApiRequest {
   /** The connection id of the log lines. */
   cid: string;
   headers: IncomingHttpHeaders;
+  /** Runs `action` once the answer to this request is sent (or the client is gone); a reload must not cut its own answer. */
+  afterAnswer(action: () => void): void;
 }
 
 export interface Route {

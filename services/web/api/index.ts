@@ -1,6 +1,7 @@
 // Every API route, in one list. A route module exports Route[]; add it here.
 
 import type { Route } from '../router.ts';
+import { adminAccountRoutes } from './admin-account.ts';
 import { aliasRoutes } from './aliases.ts';
 import { domainRoutes } from './domains.ts';
 import { mailboxRoutes } from './mailboxes.ts';
@@ -21,6 +22,7 @@ export const routes: Route[] = [
   ...queueRoutes,
   ...routingRoutes,
   ...systemRoutes,
+  ...adminAccountRoutes,
   ...meRoutes,
   ...doctorRoutes,
 ];

@@ -4,10 +4,10 @@
 // In state complete every route but GET /api/setup answers 409 setup-complete
 // (the router checks setupStates before anything else).
 
-import { storeSetting } from '../../config/index.ts';
-import { markSettingsChanged } from '../../core/run-files.ts';
+import { parseSetting } from '../../config/index.ts';
 import { isUserError } from '../../core/errors.ts';
-import { answer, ApiError, bodyObject, optionalStringField, stringField, type Route } from '../router.ts';
+import { reloadAfterAnswer } from '../reload.ts';
+import { answer, ApiError, bodyObject, optionalStringField, stringField, type ApiRequest, type Route } from '../router.ts';
 import { clearCookie, readCookie, setCookie } from '../sessions.ts';
 import { claimCookie } from '../setup.ts';
 import type { WebContext } from '../context.ts';
@@ -19,6 +19,27 @@ const wizard = ['claimed'] as const;
 export function currentHostname(context: WebContext): string {
   const stored = context.store.settings.get('hostname');
   return typeof stored === 'string' && stored !== '' ? stored : context.config.hostname;
+}
+
+/** The `hostname` field checked as the setting would be (400 with field hostname), lower-cased. */
+export function hostnameField(body: Record<string, unknown>): string {
+  const hostname = stringField(body, 'hostname', { maxLength: 253 }).trim().toLowerCase();
+  try {
+    return parseSetting('hostname', hostname) as string;
+  } catch (error) {
+    if (isUserError(error)) throw new ApiError(400, 'bad-hostname', error.message, 'hostname');
+    throw error;
+  }
+}
+
+/**
+ * Stores the host name; when it differs from the one in effect, the services
+ * reload after the answer (certificate, banners, greetings). True when they do.
+ */
+export function storeHostname(request: ApiRequest, context: WebContext, hostname: string): boolean {
+  context.store.settings.set('hostname', hostname);
+  if (hostname === context.config.hostname) return false;
+  return reloadAfterAnswer(request, context, `hostname changed to ${hostname}`);
 }
 
 export const setupRoutes: Route[] = [
@@ -96,15 +117,8 @@ export const setupRoutes: Route[] = [
     setupStates: wizard,
     handle(request, context) {
       const body = bodyObject(request.body);
-      const hostname = stringField(body, 'hostname', { maxLength: 253 }).trim().toLowerCase();
+      const hostname = hostnameField(body);
       const domain = stringField(body, 'domain', { maxLength: 253 }).trim();
-      try {
-        storeSetting(context.store, 'hostname', hostname);
-      } catch (error) {
-        if (isUserError(error)) throw new ApiError(400, 'bad-hostname', error.message, 'hostname');
-        throw error;
-      }
-      markSettingsChanged(context.dataDir);
       let added: string;
       try {
         added = (context.store.domains.find(domain) ?? context.store.domains.add(domain)).name;
@@ -112,9 +126,11 @@ export const setupRoutes: Route[] = [
         if (isUserError(error)) throw new ApiError(400, 'bad-domain', error.message, 'domain');
         throw error;
       }
-      context.logger.info('setup identity', { cid: request.cid, hostname, domain: added });
-      // The certificate and the SMTP greeting take the new name at the next start.
-      return { hostname, domain: added, restartNeeded: hostname !== context.config.hostname };
+      // Stored after the domain, so that a refused domain changes nothing.
+      const reloading = storeHostname(request, context, hostname);
+      context.logger.info('setup identity', { cid: request.cid, hostname, domain: added, reloading });
+      // Reloading: the web service stops once this answer is out; the UI polls GET /api/setup until it answers, with the new certificate.
+      return { hostname, domain: added, reloading, ...(reloading || hostname === context.config.hostname ? {} : { restartNeeded: true }) };
     },
   },
   {
