@@ -107,6 +107,9 @@ export const text = {
       domainHelp: 'For example example.com, for addresses like anna@example.com.',
       submit: 'Save name and domain',
       restart: 'The new name is used by the certificate and the mail greeting after the next restart.',
+      reloading: 'The box is taking its new name: its services start again, which takes a few seconds…',
+      newCertificate: 'The name changed, so the box made a new certificate for it. Compare this fingerprint with the console’s newest “tls certificate” line; your browser may ask you again to accept the certificate.',
+      noAnswer: 'The box did not answer after taking its new name. Reload this page; your browser may ask you to accept the box’s new certificate.',
     },
     mailboxes: {
       intro: 'Make a mailbox for each person. Each gets a card with the settings for their phone or mail program, and a password that is shown only once: print the card or write it down.',

@@ -87,7 +87,8 @@ test.serial('the wizard claimed by the setup code, a mailbox made on the admin p
   // The doctor asks a DNS server on 127.0.0.1, which publishes the records once the wizard has shown them.
   const zone: Zone = {};
   const dns = await startDnsServer(t, zone);
-  const box = await startServices(t, { overrides: { 'dns-servers': dns.server }, doctor: { timings: { lookupMs: 1500, probeMs: 1500 } } });
+  // hostname: undefined: the name stored by the wizard is the one in effect (a flag would override it), so the identity step makes a new certificate.
+  const box = await startServices(t, { overrides: { 'dns-servers': dns.server, hostname: undefined }, doctor: { timings: { lookupMs: 1500, probeMs: 1500 } } });
   const { page, origin, errors } = await newPage(t, box);
   t.log(`screenshots: ${screenshotDir}`);
 
@@ -129,6 +130,15 @@ test.serial('the wizard claimed by the setup code, a mailbox made on the admin p
   await field(page, 'Mail domain').fill(domain);
   await look(t, page, 'wizard-4-identity');
   await page.getByRole('button', { name: 'Save name and domain' }).click();
+  // The services start again under the new name; the page waits for them and shows the new certificate to compare.
+  const renewed = page.locator('.fingerprint');
+  await renewed.waitFor({ timeout: 60_000 });
+  const newCertificate = new X509Certificate(readFileSync(join(box.data, 'tls', 'cert.pem')));
+  t.not(newCertificate.fingerprint256, certificate.fingerprint256, 'a new name makes a new certificate');
+  t.true(newCertificate.subjectAltName?.includes(`DNS:${hostname}`), 'for the new name');
+  t.is((await renewed.textContent())!.replace(/\s+/g, ''), newCertificate.fingerprint256, 'the page shows the new certificate’s fingerprint');
+  await look(t, page, 'wizard-4-identity-new-certificate');
+  await page.getByRole('button', { name: 'They match' }).click();
 
   await heading(page, 'Mailboxes');
   t.false(await page.getByRole('button', { name: 'Continue' }).isEnabled(), 'no going on without a mailbox');

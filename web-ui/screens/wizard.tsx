@@ -198,31 +198,37 @@ function ClaimStep({ setup, onClaimed }: { setup: SetupInfo; onClaimed: () => Pr
   );
 }
 
-// --- certificate -----------------------------------------------------------------
-
-function CertificateStep({ setup, onNext }: { setup: SetupInfo; onNext: () => void }) {
-  const [differs, setDiffers] = useState(false);
-  const { sha256, names, validTo } = setup.certificate;
-  // Groups of four bytes, so the eye can compare them with the console piece by piece.
+/** Groups of four bytes, so the eye can compare them with the console piece by piece. */
+function Fingerprint({ sha256 }: { sha256: string }) {
   const groups = sha256.split(':').reduce<string[]>((all, byte, index) => {
     if (index % 4 === 0) all.push(byte);
     else all[all.length - 1] += `:${byte}`;
     return all;
   }, []);
   return (
+    <code class="fingerprint mono" data-fingerprint={sha256}>
+      {groups.map((group, index) => (
+        <span key={index} class="fingerprint-group">
+          {group}
+          {index < groups.length - 1 ? ':' : ''}
+        </span>
+      ))}
+    </code>
+  );
+}
+
+// --- certificate -----------------------------------------------------------------
+
+function CertificateStep({ setup, onNext }: { setup: SetupInfo; onNext: () => void }) {
+  const [differs, setDiffers] = useState(false);
+  const { sha256, names, validTo } = setup.certificate;
+  return (
     <div class="stack">
       <p>{text.wizard.certificate.intro}</p>
       <dl class="pairs pairs-wide">
         <dt>{text.wizard.certificate.fingerprint}</dt>
         <dd>
-          <code class="fingerprint mono" data-fingerprint={sha256}>
-            {groups.map((group, index) => (
-              <span key={index} class="fingerprint-group">
-                {group}
-                {index < groups.length - 1 ? ':' : ''}
-              </span>
-            ))}
-          </code>
+          <Fingerprint sha256={sha256} />
         </dd>
         <dt>{text.wizard.certificate.names}</dt>
         <dd class="name">{names.join(', ')}</dd>
@@ -285,16 +291,45 @@ function IdentityStep({ setup, onNext }: { setup: SetupInfo; onNext: (domain: st
   const [hostname, setHostname] = useState(setup.hostname);
   const [domain, setDomain] = useState(() => setup.hostname.split('.').slice(1).join('.'));
   const action = useAction(['hostname', 'domain']);
+  const [reloading, setReloading] = useState(false);
+  const [renewed, setRenewed] = useState<{ sha256: string; domain: string } | undefined>(undefined);
   const submit = () =>
     action.run(async () => {
-      const answer = await send<{ hostname: string; domain: string }>('PUT', '/api/setup/identity', { hostname: hostname.trim(), domain: domain.trim() });
-      onNext(answer.domain ?? domain.trim());
+      const answer = await send<{ hostname: string; domain: string; reloading?: boolean }>('PUT', '/api/setup/identity', { hostname: hostname.trim(), domain: domain.trim() });
+      const chosen = answer.domain ?? domain.trim();
+      if (!answer.reloading) return onNext(chosen);
+      // The services start again under the new name (services/web/reload.ts): wait until the box answers, then see whether its certificate is new.
+      setReloading(true);
+      try {
+        const after = await setupAfterReload();
+        if (after.certificate.sha256 === setup.certificate.sha256) return onNext(chosen);
+        setRenewed({ sha256: after.certificate.sha256, domain: chosen });
+      } finally {
+        setReloading(false);
+      }
     });
+  if (renewed) {
+    return (
+      <div class="stack">
+        <Notice tone="warning">{text.wizard.identity.newCertificate}</Notice>
+        <dl class="pairs pairs-wide">
+          <dt>{text.wizard.certificate.fingerprint}</dt>
+          <dd>
+            <Fingerprint sha256={renewed.sha256} />
+          </dd>
+        </dl>
+        <div class="actions">
+          <Button onClick={() => onNext(renewed.domain)}>{text.wizard.certificate.matches}</Button>
+        </div>
+      </div>
+    );
+  }
   return (
     <Form onSubmit={submit} label={text.wizard.steps.identity}>
       <p>{text.wizard.identity.intro}</p>
       <Field label={text.wizard.identity.hostname} value={hostname} onValue={setHostname} help={text.wizard.identity.hostnameHelp} error={action.fieldError('hostname')} autoCapitalize="none" spellcheck={false} required />
       <Field label={text.wizard.identity.domain} value={domain} onValue={setDomain} help={text.wizard.identity.domainHelp} error={action.fieldError('domain')} autoCapitalize="none" spellcheck={false} required />
+      {reloading && <Notice>{text.wizard.identity.reloading}</Notice>}
       <Notice tone="error">{action.formError}</Notice>
       <div class="actions">
         <Button type="submit" busy={action.busy}>
@@ -303,6 +338,20 @@ function IdentityStep({ setup, onNext }: { setup: SetupInfo; onNext: (domain: st
       </div>
     </Form>
   );
+}
+
+/** GET /api/setup once the services answer again after a reload: every half second, for a minute at most. */
+async function setupAfterReload(): Promise<SetupInfo> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    try {
+      return (await request<SetupInfo>('GET', '/api/setup')).body;
+    } catch (error) {
+      if (Date.now() > deadline) throw new ApiFailure(0, 'network', text.wizard.identity.noAnswer);
+      if (!(error instanceof ApiFailure) || (error.status !== 0 && error.status < 500)) throw error;
+    }
+  }
 }
 
 // --- first mailboxes -----------------------------------------------------------------
