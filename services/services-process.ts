@@ -27,6 +27,7 @@ import { removeRunConfig, writeRunConfig } from './core/run-files.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebService, type HealthReport } from './web/index.ts';
+import { MdnsService } from './mdns/index.ts';
 
 export interface ServicesOptions {
   dataDir: string;
@@ -202,6 +203,8 @@ export class ServicesProcess {
       health: () => this.health(),
     });
     this.services.push(web);
+    // Last: the name is only announced once everything it points at listens.
+    this.services.push(new MdnsService({ mode: this.config.mdns, label: this.config.mdnsName, listen: this.config.listen, port: (name) => this.port(name), logger: this.logger.child('mdns') }));
     for (const service of this.services) await service.start();
     this.phase = 'running';
     this.logger.info('ready', { services: this.services.map((s) => s.name).join(',') });

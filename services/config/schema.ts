@@ -175,6 +175,21 @@ function oneOf<const T extends string>(choices: readonly T[]): SettingType<T> {
   };
 }
 
+/** One DNS label (RFC 1035 letters, digits, hyphens): the `<name>` of `<name>.local`. */
+const dnsLabelType: SettingType<string> = {
+  describe: 'one name of letters, digits and hyphens, such as mailnest (for mailnest.local)',
+  parse(text) {
+    const label = text.trim().toLowerCase().replace(/\.local\.?$/, '');
+    if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(label)) throw new Error(`"${text}" is not one name of letters, digits and hyphens (at most 63)`);
+    return label;
+  },
+  accept(value) {
+    if (typeof value !== 'string') throw new Error(`${JSON.stringify(value)} is not a name`);
+    return this.parse(value);
+  },
+  format: String,
+};
+
 function defaultHostname(): string {
   const name = osHostname().toLowerCase();
   return hostnamePattern.test(name) ? name : 'mailnest';
@@ -197,6 +212,8 @@ export const schema = {
   // Connection limits, each applied per service (IMAP, POP3, each SMTP port): high enough that a family behind one router never meets them.
   maxConnectionsPerAddress: setting('max-connections-per-address', integer(1, 10000), 20, 'The most connections one client address (an IPv6 /64) may hold open to one service; more are refused with a temporary error.'),
   maxConnections: setting('max-connections', integer(1, 100000), 200, 'The most connections one service (IMAP, POP3, each SMTP port) holds open in all; more are refused with a temporary error.'),
+  mdns: setting('mdns', oneOf(['on', 'off', 'auto'] as const), 'auto', 'Multicast DNS on the LAN (the box answers as <mdns-name>.local and advertises its services); auto: on unless the box listens on loopback only.'),
+  mdnsName: setting('mdns-name', dnsLabelType, 'mailnest', 'The name the box claims on the LAN: mailnest answers as mailnest.local (or mailnest-2.local when another host has it).'),
 };
 
 export type Schema = typeof schema;
