@@ -36,13 +36,17 @@ for await (const line of createInterface({ input: process.stdin })) {
       on(event: 'packet', listener: (packet: Decoded, rinfo: { address: string; port: number }) => void): void;
     };
     codec.on('packet', (reply, rinfo) => print({ event: 'legacy-reply', from: rinfo.address, id: reply.id, answers: reply.answers, additionals: reply.additionals }));
-    socket.bind(0, command.from ?? address, () => {
-      socket.setMulticastInterface(command.from ?? address);
-      codec.send({ id: command.id ?? 1, type: 'query', questions: command.legacy }, { address: '224.0.0.251', port: 5353 }, (error) => {
-        if (error) print({ event: 'error', message: error.message });
+    // Awaited, so that commands reach the wire in the order they were given.
+    await new Promise<void>((resolve) => {
+      socket.bind(0, command.from ?? address, () => {
+        socket.setMulticastInterface(command.from ?? address);
+        codec.send({ id: command.id ?? 1, type: 'query', questions: command.legacy }, { address: '224.0.0.251', port: 5353 }, (error) => {
+          if (error) print({ event: 'error', message: error.message });
+          resolve();
+        });
       });
-      setTimeout(() => socket.close(), 3000).unref();
     });
+    setTimeout(() => socket.close(), 3000).unref();
   }
   if (command.fetch) {
     // node:http, not fetch(): fetch refuses port 10080 (the development web port) as a "bad port".
