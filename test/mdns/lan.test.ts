@@ -105,6 +105,31 @@ test.serial('a second box on the same LAN probes, finds mailnest.local taken and
   t.pass();
 });
 
+test.serial('two boxes switched on together settle on two names (simultaneous probes, RFC 6762 §8.2)', async (t) => {
+  const lan = makeLan(t, ['one', 'two']);
+  const one = startBox(t, lan.hosts.one!);
+  const two = startBox(t, lan.hosts.two!);
+  const names = [(await announced(one)).mdns.name, (await announced(two)).mdns.name];
+  t.deepEqual([...names].sort(), ['mailnest-2.local', 'mailnest.local']);
+});
+
+test.serial('when another host later answers for its name, the box probes again and keeps or changes the name (RFC 6762 §9)', async (t) => {
+  const lan = makeLan(t, ['box', 'rogue']);
+  const box = startBox(t, lan.hosts.box!);
+  await announced(box);
+  const rogue = await startQuerier(t, lan.hosts.rogue!);
+  const mark = box.lines.length;
+  rogue.send({ respond: [{ name: 'mailnest.local', type: 'A', class: 'IN', ttl: 120, flush: true, data: lan.hosts.rogue!.address }] });
+  await box.waitFor('the box to probe again', (l) => l.event === 'health' && l.mdns.responder === 'probing', 10_000, mark);
+  t.regex(box.stderr(), /another host answers for our name; probing again/);
+  // The rogue does not defend its claim, so the probe finds the name free and the box announces it again.
+  const again = await box.waitFor('the box to announce again', (l) => l.event === 'health' && l.mdns.responder === 'announced', 10_000, mark);
+  t.is(again.mdns.name, 'mailnest.local');
+  const seen = rogue.lines.length;
+  await rogue.waitFor('the new announcement', (l) => has(l, (r) => r.name === 'mailnest.local' && r.data === lan.hosts.box!.address && r.ttl > 0), 10_000, seen - 1);
+  t.pass();
+});
+
 test.serial('at stop the box says goodbye: its records again with TTL 0', async (t) => {
   const lan = makeLan(t, ['box', 'phone']);
   const box = startBox(t, lan.hosts.box!);

@@ -3,6 +3,7 @@
 // stdin, one JSON command a line:
 //   {"query": [{"name": "mailnest.local", "type": "A"}]}          multicast query
 //   {"legacy": [...], "id": 7, "from": "10.77.0.5"}              one-shot query from an ephemeral port (§6.7), optionally from a given source address
+//   {"respond": [{"name": "mailnest.local", "type": "A", ...}]}     an unsolicited multicast response (another host's claim)
 //   {"fetch": "http://10.77.0.11:10080/healthz"}                 an HTTP GET from this namespace
 // stdout, one JSON line each: {"event":"ready"}, {"event":"response","from","port","id","answers","additionals"} for every
 // response heard (TXT data as strings), {"event":"legacy-reply",...}, {"event":"fetched","status","body"}.
@@ -26,8 +27,10 @@ mdns.on('response', (response: Decoded, rinfo: { address: string; port: number }
 mdns.on('ready', () => print({ event: 'ready' }));
 
 for await (const line of createInterface({ input: process.stdin })) {
-  const command = JSON.parse(line) as { query?: never[]; legacy?: never[]; id?: number; from?: string; fetch?: string };
+  const command = JSON.parse(line) as { query?: never[]; respond?: never[]; legacy?: never[]; id?: number; from?: string; fetch?: string };
   if (command.query) mdns.query({ questions: command.query });
+  // Plays another host: an unsolicited multicast response.
+  if (command.respond) mdns.respond({ answers: command.respond });
   if (command.legacy) {
     // A plain DNS client: a socket of its own on an ephemeral port; multicast-dns only encodes and decodes.
     const socket = createSocket('udp4');
