@@ -4,7 +4,7 @@
 import type { Logger } from '../core/log.ts';
 import type { PortName } from '../core/ports.ts';
 import type { Service, ServiceHealth } from '../core/service.ts';
-import { linksFor, mdnsEnabled, type MdnsMode } from './links.ts';
+import { isLoopback, linksFor, mdnsEnabled, type MdnsMode } from './links.ts';
 import type { Advert, Link } from './records.ts';
 import { MdnsResponder } from './responder.ts';
 
@@ -85,6 +85,8 @@ export class MdnsService implements Service {
   health(): ServiceHealth {
     const responder = this.responder;
     const name = responder?.name ?? null;
+    const loopbackOnly = this.options.listen.every(isLoopback);
+    const detail = this.off ?? (responder?.state === 'waiting-for-address' && loopbackOnly ? 'listening on loopback only, which is never advertised: set listen to a LAN address or 0.0.0.0' : responder?.detail);
     const httpPort = this.options.port('http');
     return {
       state: this.phase,
@@ -93,7 +95,7 @@ export class MdnsService implements Service {
       name,
       url: name ? `http://${name}${httpPort === 80 ? '' : `:${httpPort}`}/` : null,
       addresses: responder?.addresses ?? [],
-      ...(this.off ?? responder?.detail ? { detail: this.off ?? responder?.detail } : {}),
+      ...(detail ? { detail } : {}),
     };
   }
 }
