@@ -6,22 +6,25 @@ import { isUserError } from '../services/core/errors.ts';
 import { contextFor, UsageError, type Command, type CommandGroup, type Io } from './command.ts';
 import { aliasCommands } from './commands/alias.ts';
 import { configCommands } from './commands/config.ts';
+import { doctorCommand } from './commands/doctor.ts';
 import { domainCommands } from './commands/domain.ts';
 import { firmwareCommand } from './commands/firmware.ts';
 import { mailboxCommands, messageCommands } from './commands/mail.ts';
 import { queueCommands, relayCommands, transportCommands } from './commands/queue.ts';
 import { serveCommand } from './commands/serve.ts';
+import { setupCommands } from './commands/setup.ts';
 import { userCommands } from './commands/user.ts';
 import { version } from './version.ts';
 
-const groups: CommandGroup[] = [domainCommands, userCommands, aliasCommands, mailboxCommands, messageCommands, queueCommands, relayCommands, transportCommands, configCommands];
-const topLevel: Record<string, Command> = { serve: serveCommand, firmware: firmwareCommand };
+const groups: CommandGroup[] = [domainCommands, userCommands, aliasCommands, mailboxCommands, messageCommands, queueCommands, relayCommands, transportCommands, configCommands, setupCommands];
+const topLevel: Record<string, Command> = { serve: serveCommand, firmware: firmwareCommand, doctor: doctorCommand };
 
 function usage(): string {
   const lines = ['usage: mailnest COMMAND [ARGS] [--data DIR]', '', 'Commands:'];
   const entries: [string, string][] = [
     ['serve', serveCommand.summary],
     ['firmware', firmwareCommand.summary],
+    ['doctor', doctorCommand.summary],
   ];
   for (const group of groups) for (const command of Object.values(group.commands)) entries.push([command.usage.replace(/ \[--json\]| --password-stdin.*| \[--.*$/, ''), command.summary]);
   const width = Math.max(...entries.map(([u]) => u.length));

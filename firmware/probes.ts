@@ -9,6 +9,8 @@
 //   store.state: ok | failed (a real database write), store.detail
 //   services.<name>.state (starting | running | stopping | stopped | failed) and .listening (host:port)
 //   setupDone: boolean (a missing field counts as true)
+//   alarms: string[], the home-line doctor's checks that failed twice in a row
+//     (services/doctor); each one makes the verdict degraded (a missing field: none)
 //
 // Invariants:
 // - Every probe has a deadline and closes its socket: a hung services process
@@ -28,6 +30,7 @@ export interface HealthzReport {
   pid?: number;
   store?: { state?: string; detail?: string };
   setupDone?: boolean;
+  alarms?: unknown;
   services?: Record<string, { state?: string; listening?: string[]; detail?: string }>;
   [key: string]: unknown;
 }
@@ -141,6 +144,15 @@ export interface ProbeOptions {
   storageExplainsStoreFailure: boolean;
 }
 
+/** At most a few, each bounded: the text goes into the LED reasons and the log. */
+function doctorAlarms(alarms: unknown): string[] {
+  if (!Array.isArray(alarms)) return [];
+  const texts = alarms.filter((a): a is string => typeof a === 'string' && a.length > 0);
+  const shown = texts.slice(0, 3).map((a) => `doctor alarm: ${a.length > 200 ? `${a.slice(0, 199)}…` : a}`);
+  if (texts.length > 3) shown.push(`and ${texts.length - 3} more doctor alarms`);
+  return shown;
+}
+
 function portFromListening(listening: string[] | undefined): number | undefined {
   const first = listening?.[0];
   if (!first) return undefined;
@@ -183,6 +195,8 @@ export async function probeServices(launch: ServicesLaunch, expectedPid: number 
       if (problem) problems.push(`${name} greeting on ${launch.host}:${port}: ${problem}`);
     }
   }
+  // The doctor's alarms: serving, with a problem of the line or the DNS that a restart would not mend.
+  warnings.push(...doctorAlarms(report.alarms));
   if (problems.length) return { ...base, verdict: 'unhealthy', detail: problems.join('; ') };
   if (warnings.length) return { ...base, verdict: 'degraded', detail: warnings.join('; ') };
   if (report.status !== 'ok') return { ...base, verdict: 'degraded', detail: `/healthz status ${String(report.status)}` };

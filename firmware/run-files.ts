@@ -6,6 +6,11 @@
 // - supervisor.json: the SupervisorReport (report.ts), which the services
 //   include in /healthz and the web UI's system page shows.
 //
+// - button-press: {"at": "ISO time", "source": "button", "pid": N}, written at
+//   every short press of the button; the services process claims the box for
+//   the one browser waiting on the setup page (services/web/setup.ts) and
+//   removes the file. `mailnest setup claim` writes the same file.
+//
 // and reads the ones the services side writes (services/core/run-files.ts):
 //
 // - start-error.json: why `serve` refused to start (it then exits with
@@ -41,6 +46,15 @@ export function storageStatePath(dataDir: string): string {
 
 export function supervisorStatePath(dataDir: string): string {
   return join(runDir(dataDir), 'supervisor.json');
+}
+
+export function buttonPressPath(dataDir: string): string {
+  return join(runDir(dataDir), 'button-press');
+}
+
+/** Tells the services process that the button was pressed (see the top of this file). */
+export function writeButtonPress(dataDir: string, at = new Date()): Promise<void> {
+  return writeJsonAtomic(buttonPressPath(dataDir), { at: at.toISOString(), source: 'button', pid: process.pid });
 }
 
 export interface StartErrorFile {

@@ -48,7 +48,7 @@ import type { EventLog } from './log.ts';
 import { probeServices, type ProbeVerdict } from './probes.ts';
 import { buildReport, ReportWriter, type ReportSnapshot, type SupervisorReport } from './report.ts';
 import { RestartPolicy } from './restart-policy.ts';
-import { readStartError, removeStartError, runDir, supervisorStatePath } from './run-files.ts';
+import { readStartError, removeStartError, runDir, supervisorStatePath, writeButtonPress } from './run-files.ts';
 import { SensorWatch } from './sensor-watch.ts';
 import { describeExit, runOnce, ServicesChild, type OutputTarget } from './services-child.ts';
 import { describeRefusal, RefusalWatch } from './start-refusal.ts';
@@ -180,7 +180,11 @@ export class Supervisor {
       this.button = new PressDetector(
         hardware.button,
         {
-          onPress: () => this.emit({ type: 'button', action: 'press' }),
+          onPress: () => {
+            this.emit({ type: 'button', action: 'press' });
+            // A short press is how the owner claims a fresh box in the setup wizard.
+            writeButtonPress(this.options.dataDir).catch((error: unknown) => this.log.warn('cannot record the button press for the setup wizard', { error: (error as Error).message }));
+          },
           onHold: () => {
             this.buttonHeld = true;
             this.log.info('reset button held: keep holding for a factory reset, let go to cancel', { button: hardware.button!.name, longPressMs: this.timings.longPressMs });

@@ -5,7 +5,7 @@
 #
 # Needs: root (mmdebstrap, chroot, file ownership in the image), Debian 12 or
 # later with network access to Debian's mirror and the npm registry, and
-# dist/mailnest.js (`make build`; built here with scripts/build.ts when missing
+# dist/mailnest.js and dist/web/ (`make build`; built here with scripts/build.ts when missing
 # and node_modules/ exists). Debian packages it needs are installed when missing.
 #
 # Output, in REPO_ROOT/.build/os-image/ (MAILNEST_IMAGE_OUT to change):
@@ -73,9 +73,9 @@ ensure_binfmt() {
 # --- inputs -----------------------------------------------------------------
 
 ensure_dist() {
-  if [ ! -f "$repo/dist/mailnest.js" ]; then
-    [ -d "$repo/node_modules/esbuild" ] || die "dist/mailnest.js is missing: run 'make build' first"
-    log "dist/mailnest.js is missing: bundling it (node scripts/build.ts)"
+  if [ ! -f "$repo/dist/mailnest.js" ] || [ ! -f "$repo/dist/web/index.html" ]; then
+    [ -d "$repo/node_modules/esbuild" ] || die "dist/mailnest.js or dist/web/ is missing: run 'make build' first"
+    log "dist/mailnest.js or dist/web/ is missing: bundling them (node scripts/build.ts)"
     (cd "$repo" && node --import tsx scripts/build.ts)
   fi
 }
@@ -211,6 +211,8 @@ build_image() {
   mkdir -p "$root/opt/mailnest/dist"
   cp "$repo/dist/mailnest.js" "$root/opt/mailnest/dist/"
   [ -f "$repo/dist/mailnest.js.map" ] && cp "$repo/dist/mailnest.js.map" "$root/opt/mailnest/dist/"
+  # The web UI (setup wizard, admin pages), which services/web serves from dist/web next to the bundle.
+  cp -a "$repo/dist/web" "$root/opt/mailnest/dist/web"
   cp -a "$runtime/app/node_modules" "$root/opt/mailnest/node_modules"
   echo '{"type":"module","private":true}' > "$root/opt/mailnest/package.json"
   node -p "require('$repo/package.json').version" > "$root/opt/mailnest/VERSION"

@@ -1,8 +1,11 @@
-// Bundles each entry point into dist/ with esbuild. Native and optional
+// Bundles each entry point into dist/ with esbuild, and the browser side into
+// dist/web/ (scripts/lib/build-web.ts). Native and optional
 // packages stay external and are loaded from node_modules at run time.
 
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { buildWeb } from './lib/build-web.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string; dependencies?: Record<string, string> };
 
@@ -23,3 +26,6 @@ await build({
   logLevel: 'warning',
 });
 console.log('built dist/mailnest.js');
+
+const web = await buildWeb(fileURLToPath(new URL('..', import.meta.url)));
+console.log(`built dist/web/ (${web.script}, ${web.stylesheet})`);

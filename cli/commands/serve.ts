@@ -53,8 +53,10 @@ export const serveCommand: Command = {
     // Signals are handled from the first moment: one that arrives while the
     // services are starting stops them as soon as the start is over.
     let stopRequested: NodeJS.Signals | undefined;
+    let reloadRequested = false;
     let services: ServicesProcess | undefined;
     let signals = 0;
+    let exitStatus = 0;
     let stopped: () => void = () => {};
     const done = new Promise<void>((resolve) => (stopped = resolve));
     const stop = (signal: NodeJS.Signals) => {
@@ -73,17 +75,51 @@ export const serveCommand: Command = {
       if (services) stop(signal);
       else stopRequested = signal;
     };
+    // SIGHUP without a terminal (under the firmware, init or a service manager):
+    // reload the stored settings in this process. From a terminal it is the
+    // terminal going away: stop, as SIGTERM does, rather than stay behind
+    // holding the ports (the firmware command does the same).
+    const fromTerminal = process.stdin.isTTY === true;
+    const onHangUp = () => {
+      if (fromTerminal) return onSignal('SIGHUP');
+      if (!services) {
+        reloadRequested = true;
+        return;
+      }
+      services.logger.info('signal received', { signal: 'SIGHUP', action: 'reload' });
+      services.reload('SIGHUP').catch(() => {
+        // logged by the reload; a failed start ends the process through onReloadFailure
+      });
+    };
+    // A reload that cannot start the services again has stopped them all: the
+    // same refusal as a failed start (exit 78, run/start-error.json), so the
+    // supervisor waits for a change; anything else is a bug, exit 1 (restarted).
+    const onReloadFailure = (error: unknown) => {
+      if (isUserError(error)) {
+        recordStartError(context.dataDir, error);
+        context.io.stderr(`mailnest: ${error.message}\n`);
+        exitStatus = startRefusedExitStatus;
+      } else {
+        context.io.stderr(`mailnest: the reload failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+        exitStatus = 1;
+      }
+      stopped();
+    };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    process.on('SIGHUP', onHangUp);
     try {
-      services = await ServicesProcess.start({ dataDir: context.dataDir, overrides, ports, version, createLogger: (level) => consoleLogger(level).child('serve') });
+      services = await ServicesProcess.start({ dataDir: context.dataDir, overrides, ports, version, onReloadFailure, createLogger: (level) => consoleLogger(level).child('serve') });
     } catch (error) {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      process.off('SIGHUP', onHangUp);
       return refuse(error);
     }
     if (stopRequested) stop(stopRequested);
+    else if (reloadRequested) onHangUp();
     await done;
-    return 0;
+    process.off('SIGHUP', onHangUp);
+    return exitStatus;
   },
 };

@@ -1,7 +1,7 @@
 import { formatBytes, parseBytes } from '../../services/config/index.ts';
 import { UserError } from '../../services/core/errors.ts';
-import type { Account } from '../../services/store/index.ts';
-import { printJson, readPassword, table, type CommandGroup } from '../command.ts';
+import type { Account, Forwarding } from '../../services/store/index.ts';
+import { printJson, readPassword, table, UsageError, type CommandGroup } from '../command.ts';
 
 function parseQuota(text: string): number {
   if (/^(none|unlimited)$/i.test(text.trim())) return 0;
@@ -14,6 +14,11 @@ function parseQuota(text: string): number {
 
 function quotaText(bytes: number): string {
   return bytes === 0 ? 'unlimited' : formatBytes(bytes);
+}
+
+function forwardingText(address: string, forwarding: Forwarding): string {
+  if (forwarding.to.length === 0) return `${address} does not forward; its mail stays in its mailbox\n`;
+  return `${address} forwards to ${forwarding.to.join(', ')} (${forwarding.keepCopy ? 'keeping a copy' : 'keeping no copy'})\n`;
 }
 
 function accountJson(account: Account) {
@@ -91,6 +96,30 @@ export const userCommands: CommandGroup = {
       run({ args, openStore, io }) {
         const account = openStore().accounts.setQuota(args[0]!, parseQuota(args[1]!));
         io.stdout(`quota of ${account.address} is now ${quotaText(account.quotaBytes)}\n`);
+      },
+    },
+    forward: {
+      usage: 'user forward ADDRESS [--to A,B] [--keep|--no-keep] [--clear] [--json]',
+      summary: 'show or set where a mailbox forwards its mail (--to replaces the list; --no-keep keeps no copy in the mailbox; --clear stops forwarding)',
+      options: { to: { type: 'string', multiple: true }, keep: { type: 'boolean' }, 'no-keep': { type: 'boolean' }, clear: { type: 'boolean' }, json: { type: 'boolean' } },
+      positionals: [1, 1],
+      run(context) {
+        const { options, args, io } = context;
+        const to = (options.to as string[] | undefined)?.flatMap((list) => list.split(',')).map((a) => a.trim()).filter((a) => a !== '');
+        if (options.keep && options['no-keep']) throw new UsageError('give --keep or --no-keep, not both');
+        if (options.clear && (to !== undefined || options.keep || options['no-keep'])) throw new UsageError('--clear stops forwarding; it takes no --to, --keep or --no-keep');
+        const store = context.openStore();
+        const address = store.accounts.get(args[0]!).address;
+        let forwarding = store.forwards.get(address);
+        const keepCopy = options.keep ? true : options['no-keep'] ? false : undefined;
+        if (options.clear) forwarding = store.forwards.clear(address);
+        else if (to !== undefined || keepCopy !== undefined) {
+          const next = to ?? forwarding.to;
+          if (next.length === 0) throw new UsageError(`${address} forwards nowhere; give the addresses with --to A,B`);
+          forwarding = store.forwards.set(address, { to: next, keepCopy: keepCopy ?? forwarding.keepCopy });
+        }
+        if (options.json) return printJson(context, { address, ...forwarding });
+        io.stdout(forwardingText(address, forwarding));
       },
     },
     enable: {

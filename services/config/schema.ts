@@ -175,6 +175,88 @@ function oneOf<const T extends string>(choices: readonly T[]): SettingType<T> {
   };
 }
 
+const durationUnits: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function formatDuration(ms: number): string {
+  for (const [suffix, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${suffix}`;
+  }
+  return `${Math.round(ms / 1000)}s`;
+}
+
+/** A time span such as 30m, 6h or 1d, held in milliseconds; `off` (0) turns the thing off. */
+function durationOrOff(minMs: number, maxMs: number): SettingType<number> {
+  const check = (ms: number): number => {
+    if (ms === 0) return 0;
+    if (!Number.isSafeInteger(ms) || ms < minMs || ms > maxMs) throw new Error(`${formatDuration(ms)} is outside ${formatDuration(minMs)}..${formatDuration(maxMs)}`);
+    return ms;
+  };
+  return {
+    describe: `a time from ${formatDuration(minMs)} to ${formatDuration(maxMs)} (30m, 6h, 1d), or off`,
+    parse(text) {
+      if (text.trim().toLowerCase() === 'off') return 0;
+      const match = /^\s*(\d+)\s*([smhd])\s*$/i.exec(text);
+      if (!match) throw new Error(`"${text}" is not a time (examples: 30m, 6h, 1d)`);
+      return check(Number(match[1]) * durationUnits[match[2]!.toLowerCase()]!);
+    },
+    accept(value) {
+      return typeof value === 'string' ? this.parse(value) : check(value as number);
+    },
+    format: (ms) => (ms === 0 ? 'off' : formatDuration(ms)),
+  };
+}
+
+/** '' (off) or HOST:PORT, as the port 25 probe takes it. */
+const optionalHostPortType: SettingType<string> = {
+  describe: 'HOST:PORT, or nothing to turn it off',
+  parse(text) {
+    const value = text.trim().toLowerCase();
+    if (value === '') return '';
+    const match = /^(\[[0-9a-f:.]+\]|[^:]+):(\d{1,5})$/.exec(value);
+    const host = match?.[1]?.replace(/^\[|\]$/g, '');
+    if (!match || !(isIP(host!) !== 0 || hostnamePattern.test(host!)) || Number(match[2]) < 1 || Number(match[2]) > 65535) throw new Error(`"${text}" is not HOST:PORT`);
+    return value;
+  },
+  accept(value) {
+    if (typeof value !== 'string') throw new Error(`${JSON.stringify(value)} is not HOST:PORT`);
+    return this.parse(value);
+  },
+  format: String,
+};
+
+/** '' (off), NAME (asked through dns-servers) or NAME@SERVER (asked at that DNS server, IP or IP:port). */
+const addressNameType: SettingType<string> = {
+  describe: 'a DNS name, or NAME@SERVER to ask one DNS server (IP or IP:port), or nothing to turn it off',
+  parse(text) {
+    const value = text.trim().toLowerCase();
+    if (value === '') return '';
+    const [name, server, ...rest] = value.split('@');
+    if (rest.length || !hostnamePattern.test(name!)) throw new Error(`"${text}" is not NAME or NAME@SERVER`);
+    if (server !== undefined) serverListType.accept([server]);
+    return value;
+  },
+  accept(value) {
+    if (typeof value !== 'string') throw new Error(`${JSON.stringify(value)} is not a DNS name`);
+    return this.parse(value);
+  },
+  format: String,
+};
+
+const zoneListType: SettingType<string[]> = {
+  describe: 'DNS zone names separated by commas, such as zen.spamhaus.org,bl.spamcop.net (empty: none)',
+  parse(text) {
+    return this.accept(text.split(',').map((s) => s.trim()).filter(Boolean));
+  },
+  accept(value) {
+    if (typeof value === 'string') return this.parse(value);
+    if (!Array.isArray(value)) throw new Error(`${JSON.stringify(value)} is not a list of DNS names`);
+    const names = value.map((v) => String(v).toLowerCase());
+    for (const name of names) if (!hostnamePattern.test(name)) throw new Error(`"${name}" is not a DNS name`);
+    return [...new Set(names)];
+  },
+  format: (list) => list.join(','),
+};
+
 /** One DNS label (RFC 1035 letters, digits, hyphens): the `<name>` of `<name>.local`. */
 const dnsLabelType: SettingType<string> = {
   describe: 'one name of letters, digits and hyphens, such as mailnest (for mailnest.local)',
@@ -212,6 +294,21 @@ export const schema = {
   // Connection limits, each applied per service (IMAP, POP3, each SMTP port): high enough that a family behind one router never meets them.
   maxConnectionsPerAddress: setting('max-connections-per-address', integer(1, 10000), 20, 'The most connections one client address (an IPv6 /64) may hold open to one service; more are refused with a temporary error.'),
   maxConnections: setting('max-connections', integer(1, 100000), 200, 'The most connections one service (IMAP, POP3, each SMTP port) holds open in all; more are refused with a temporary error.'),
+  // The home-line doctor (services/doctor): what it probes, and how often.
+  doctorInterval: setting(
+    'doctor-interval',
+    durationOrOff(10 * 60_000, 7 * 86_400_000),
+    6 * 3_600_000,
+    'How often the doctor checks port 25, reverse DNS, the DNSBLs and each domain\'s DNS records (first 30 s after the start); off: only when asked.',
+  ),
+  doctorPort25Probe: setting('doctor-port25-probe', optionalHostPortType, 'portquiz.net:25', 'HOST:PORT the doctor connects to, to learn whether the line lets mail out on port 25; empty: no probe.'),
+  doctorPublicAddressName: setting(
+    'doctor-public-address-name',
+    addressNameType,
+    'myip.opendns.com@208.67.222.222',
+    'A DNS name whose A record is the box\'s public address (NAME@SERVER asks that server); empty: the A record of the hostname is taken.',
+  ),
+  doctorDnsbls: setting('doctor-dnsbls', zoneListType, ['zen.spamhaus.org', 'bl.spamcop.net', 'b.barracudacentral.org'], 'The DNS block lists the doctor looks the public address up in.'),
   mdns: setting('mdns', oneOf(['on', 'off', 'auto'] as const), 'auto', 'Multicast DNS on the LAN (the box answers as <mdns-name>.local and advertises its services); auto: on unless the box listens on loopback only.'),
   mdnsName: setting('mdns-name', dnsLabelType, 'mailnest', 'The name the box claims on the LAN: mailnest answers as mailnest.local (or mailnest-2.local when another host has it).'),
 };

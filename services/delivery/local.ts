@@ -7,8 +7,10 @@ import { receiveMessage, type BodyAnalyzer, type ReceiveOptions } from '../store
 
 export interface DeliveryPlan {
   accounts: Account[];
-  /** Addresses outside, reached through aliases. */
+  /** Addresses outside, reached through aliases and forwarding. */
   external: string[];
+  /** Those of `external` reached through a mailbox's forwarding: queued as origin 'forward' (never signed), whoever sent it. */
+  forwarded?: string[];
   /** The envelope sender the outside copies keep. */
   sender: string;
   /** `submission` when a logged-in user sent it (the queue signs it), `forward` for mail from outside. */
@@ -39,9 +41,11 @@ export class LocalDelivery {
    */
   async receive(source: AsyncIterable<Buffer | string>, options: ReceiveOptions, plan: DeliveryPlan, check?: (body: ReceivedBody) => void): Promise<DeliveryResult> {
     const queued = [...new Set(plan.external)];
+    const forwarded = new Set(plan.forwarded);
+    const copies = queued.map((recipient) => ({ sender: plan.sender, recipient, origin: forwarded.has(recipient) ? ('forward' as const) : plan.origin }));
     const result = await receiveMessage(this.store.mail.files, this.createAnalyzer(), source, options, {
       check,
-      commit: (body) => this.store.mail.deliver(body, this.targets(plan.accounts), Date.now(), queued.map((recipient) => ({ sender: plan.sender, recipient, origin: plan.origin }))),
+      commit: (body) => this.store.mail.deliver(body, this.targets(plan.accounts), Date.now(), copies),
     });
     if (!result.ok) return result;
     // Committed: from here on nothing may turn the delivery into a failure the sender would retry.

@@ -3,5 +3,5 @@
 
 export { domainKeys, ensureDomainKeys, type DkimKey, type DomainKeys } from './keys.ts';
 export { signMessage, type SignOptions } from './sign.ts';
-export { domainRecords, zoneFile, type DnsRecord } from './records.ts';
+export { clientSrvRecords, dmarcRecord, domainRecords, zoneFile, type DnsRecord } from './records.ts';
 export { createSigner, type MessageSigner } from './signer.ts';

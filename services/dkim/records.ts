@@ -12,22 +12,36 @@ export interface DnsRecord {
   why: string;
 }
 
-export function domainRecords(domain: string, hostname: string, keys: DomainKeys): DnsRecord[] {
+/** The SRV records mail programs use to find IMAP, POP3 and submission (RFC 6186 §3, RFC 8314 §5.1). */
+export function clientSrvRecords(domain: string, hostname: string): DnsRecord[] {
   const host = `${hostname}.`;
   const at = `${domain}.`;
   const srv = (service: string, port: number, why: string): DnsRecord => ({ name: `_${service}._tcp.${at}`, type: 'SRV', value: `0 1 ${port} ${host}`, why });
   return [
-    { name: at, type: 'MX', value: `10 ${host}`, why: 'mail for the domain goes to this server' },
-    { name: at, type: 'TXT', value: 'v=spf1 mx -all', why: 'only this server sends mail for the domain (add your smarthost, e.g. include:..., if you use one)' },
-    { name: `${keys.rsa.selector}._domainkey.${at}`, type: 'TXT', value: `v=DKIM1; k=rsa; p=${keys.rsa.publicKeyText}`, why: 'the RSA key outgoing mail is signed with' },
-    { name: `${keys.ed25519.selector}._domainkey.${at}`, type: 'TXT', value: `v=DKIM1; k=ed25519; p=${keys.ed25519.publicKeyText}`, why: 'the Ed25519 key of the second signature' },
-    { name: `_dmarc.${at}`, type: 'TXT', value: `v=DMARC1; p=quarantine; adkim=s; aspf=s; rua=mailto:postmaster@${domain}`, why: 'receivers quarantine mail that fails SPF and DKIM, and report to postmaster' },
     srv('submission', 587, 'mail programs find the sending server (STARTTLS)'),
     srv('submissions', 465, 'mail programs find the sending server (TLS)'),
     srv('imap', 143, 'mail programs find IMAP (STARTTLS)'),
     srv('imaps', 993, 'mail programs find IMAP (TLS)'),
     srv('pop3', 110, 'mail programs find POP3 (STARTTLS)'),
     srv('pop3s', 995, 'mail programs find POP3 (TLS)'),
+  ];
+}
+
+/** The DMARC policy record (RFC 7489 §6.1). */
+export function dmarcRecord(domain: string): DnsRecord {
+  return { name: `_dmarc.${domain}.`, type: 'TXT', value: `v=DMARC1; p=quarantine; adkim=s; aspf=s; rua=mailto:postmaster@${domain}`, why: 'receivers quarantine mail that fails SPF and DKIM, and report to postmaster' };
+}
+
+export function domainRecords(domain: string, hostname: string, keys: DomainKeys): DnsRecord[] {
+  const host = `${hostname}.`;
+  const at = `${domain}.`;
+  return [
+    { name: at, type: 'MX', value: `10 ${host}`, why: 'mail for the domain goes to this server' },
+    { name: at, type: 'TXT', value: 'v=spf1 mx -all', why: 'only this server sends mail for the domain (add your smarthost, e.g. include:..., if you use one)' },
+    { name: `${keys.rsa.selector}._domainkey.${at}`, type: 'TXT', value: `v=DKIM1; k=rsa; p=${keys.rsa.publicKeyText}`, why: 'the RSA key outgoing mail is signed with' },
+    { name: `${keys.ed25519.selector}._domainkey.${at}`, type: 'TXT', value: `v=DKIM1; k=ed25519; p=${keys.ed25519.publicKeyText}`, why: 'the Ed25519 key of the second signature' },
+    dmarcRecord(domain),
+    ...clientSrvRecords(domain, hostname),
   ];
 }
 

@@ -253,14 +253,18 @@ export class QueueService implements Service {
     return Math.min(this.timings.pollMs, Math.max(soonest - now, this.inFlight.size > 0 ? 250 : 0));
   }
 
-  /** One transaction per message, sender and recipient domain. */
+  /**
+   * One transaction per message, sender, recipient domain and origin: the
+   * signature covers a whole transaction, so a forwarded copy (never signed)
+   * does not travel with the sender's own (signed) copies.
+   */
   private batches(rows: OutboundRow[]): Batch[] {
     const max = this.options.maxRecipientsPerTransaction ?? 100;
     const byKey = new Map<string, Batch[]>();
     const batches: Batch[] = [];
     for (const row of rows) {
       const domain = row.recipient.slice(row.recipient.lastIndexOf('@') + 1).toLowerCase();
-      const group = `${row.bodyId}\u0000${row.sender}\u0000${domain}`;
+      const group = `${row.bodyId}\u0000${row.sender}\u0000${domain}\u0000${row.origin}`;
       const list = byKey.get(group) ?? [];
       let batch = list[list.length - 1];
       if (!batch || batch.rows.length >= max) {

@@ -3,6 +3,7 @@
 // (STARTTLS) and 465 + offset (implicit TLS) takes mail from logged-in users
 // for anywhere. See README.md for the RFCs and the invariants.
 
+import { closeSync, openSync, readSync } from 'node:fs';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { AuthEvents } from '../core/auth-events.ts';
 import { ConnectionLimits, defaultConnectionLimits, refusalLogThrottle, type ConnectionLimitSettings } from '../core/connection-limits.ts';
@@ -55,7 +56,31 @@ export interface SmtpOptions {
 const diskFull = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
 const diskBroken = new Set(['EROFS', 'EIO', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_BUSY']);
 
-/** A submitted message whose From header the login may not use; carries the reply. */
+/**
+ * RFC 5321 §6.3: a message with this many Received lines (ours included) is in
+ * a loop, most often a forward to an outside address that forwards back, and
+ * is refused (554 5.4.6) instead of going round for ever. Postfix's
+ * hopcount_limit is the same 50.
+ */
+export const maxHops = 50;
+
+/** The header section read to count hops: a header larger than this counts only its first part. */
+const maxHopHeaderBytes = 1024 * 1024;
+
+/** Received lines in a stored message's header section (the trace lines we added are in the file too). */
+function countHops(path: string, structure: MessageStructure): number {
+  const length = Math.min(Math.max(0, structure.root.body - structure.root.header), maxHopHeaderBytes);
+  const buffer = Buffer.alloc(length);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, buffer, 0, length, structure.root.header);
+  } finally {
+    closeSync(fd);
+  }
+  return buffer.toString('latin1').match(/(?:^|\n)Received[ \t]*:/gi)?.length ?? 0;
+}
+
+/** A received message refused before it is stored (a From the login may not use, a loop); carries the reply. */
 class FromRefusedError extends Error {
   constructor(readonly reply: SmtpReplyError) {
     super(reply.message);
@@ -319,7 +344,10 @@ export class SmtpService implements Service {
         // Submitted mail is stored with the line ends it will be sent with, so the From check and DKIM see what goes out.
         { prefix, maxBytes: this.options.maxMessageBytes + prefix.length, normalizeLineEnds: this.options.role === 'submission' },
         { ...this.plan(session), sender, origin: user ? 'submission' : 'forward' },
-        user ? (body) => this.checkFrom(user, body, log) : undefined,
+        (body) => {
+          this.checkHops(body, log);
+          if (user) this.checkFrom(user, body, log);
+        },
       );
     } catch (error) {
       if (error instanceof SourceAbortedError) {
@@ -356,22 +384,33 @@ export class SmtpService implements Service {
   }
 
   /** Who gets the message: the accounts and outside addresses its accepted recipients resolved to at RCPT time. */
-  private plan(session: SMTPServerSession): { accounts: Account[]; external: string[] } {
+  private plan(session: SMTPServerSession): { accounts: Account[]; external: string[]; forwarded: string[] } {
     const accounts: Account[] = [];
     const external: string[] = [];
+    const forwarded: string[] = [];
     for (const rcpt of session.envelope.rcptTo) {
       const resolution = this.resolutions.get(rcpt);
       if (!resolution) continue;
       if (resolution.kind === 'local') {
         accounts.push(...resolution.accounts);
         external.push(...resolution.external);
+        forwarded.push(...resolution.forwarded);
       } else if (resolution.kind === 'remote') {
         // RFC 5321 §2.4: the local part is the remote server's to interpret; only the domain is normalised.
         const domain = resolution.address.slice(resolution.address.lastIndexOf('@') + 1);
         external.push(`${rcpt.address.slice(0, rcpt.address.lastIndexOf('@'))}@${domain}`);
       }
     }
-    return { accounts, external };
+    return { accounts, external, forwarded };
+  }
+
+  /** RFC 5321 §6.3: too many hops is a loop; refused for good, so the sender hears of it once. */
+  private checkHops(body: ReceivedBody, log: Logger): void {
+    const hops = countHops(this.options.store.mail.files.absolute(body.file.file), body.structure as MessageStructure);
+    if (hops <= maxHops) return;
+    this.rejected += 1;
+    log.info('message refused', { reason: 'too many hops', hops });
+    throw new FromRefusedError(smtpError(554, '5.4.6', `Too many hops (${hops} Received lines): the message is in a mail loop`));
   }
 
   /** Submission: every From address must be the logged-in user's to send as (RFC 6409 §6.1). */

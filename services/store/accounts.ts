@@ -10,6 +10,7 @@ import type { Database } from 'better-sqlite3';
 import { UserError } from '../core/errors.ts';
 import { AddressError, parseAddress } from './address.ts';
 import type { DomainsTable } from './domains.ts';
+import { checkPage, containsQuery, type Page, type PageRequest } from './paging.ts';
 import { checkPasswordText, hashPassword, needsRehash, verifyPassword } from './password.ts';
 import { checkNewPassword } from './password-rule.ts';
 
@@ -22,6 +23,11 @@ export interface Account {
   quotaBytes: number;
   enabled: boolean;
   createdAt: Date;
+}
+
+/** An account with the bytes its mail takes (for lists that show quota use). */
+export interface AccountUsage extends Account {
+  usedBytes: number;
 }
 
 export interface NewAccount {
@@ -123,6 +129,29 @@ export class AccountsTable {
       return (this.db.prepare(`${selectAccounts} WHERE a.domain_id = ? ORDER BY a.address`).all(domain.id) as AccountRow[]).map(toAccount);
     }
     return (this.db.prepare(`${selectAccounts} ORDER BY d.name, a.address`).all() as AccountRow[]).map(toAccount);
+  }
+
+  /** One page of accounts, by domain then address, whose address or name contains `query`; with the bytes each uses. */
+  page(request: PageRequest & { domain?: string } = {}): Page<AccountUsage> {
+    const { query, offset, limit } = checkPage(request);
+    const domainId = request.domain === undefined ? null : this.domains.get(request.domain).id;
+    const where = `WHERE (:domain IS NULL OR a.domain_id = :domain) AND ${containsQuery(['a.address', 'a.display_name'])}`;
+    const parameters = { query, domain: domainId };
+    const total = this.db.prepare(`SELECT count(*) FROM accounts a ${where}`).pluck().get(parameters) as number;
+    const rows = this.db
+      .prepare(`SELECT a.id, a.address, d.name AS domain, a.display_name, a.quota_bytes, a.enabled, a.created_at, a.password_hash, a.used_bytes
+        FROM accounts a JOIN domains d ON d.id = a.domain_id ${where} ORDER BY d.name, a.address LIMIT :limit OFFSET :offset`)
+      .all({ ...parameters, limit, offset }) as (AccountRow & { used_bytes: number })[];
+    return { items: rows.map((row) => ({ ...toAccount(row), usedBytes: row.used_bytes })), total, offset, limit };
+  }
+
+  setDisplayName(input: string, displayName: string): Account {
+    const account = this.get(input);
+    const name = displayName.trim();
+    if (name.length > 200) throw new UserError('the name is too long (at most 200 characters)');
+    if (/[\u0000-\u001f\u007f]/.test(name)) throw new UserError('the name must be one line of text');
+    this.db.prepare('UPDATE accounts SET display_name = ? WHERE id = ?').run(name, account.id);
+    return this.get(account.address);
   }
 
   async setPassword(input: string, password: string): Promise<void> {

@@ -13,6 +13,7 @@ import type { Database } from 'better-sqlite3';
 import { UserError } from '../core/errors.ts';
 import { domainOf, normalizeAddress, normalizeAliasSource } from './address.ts';
 import type { DomainsTable } from './domains.ts';
+import { checkPage, containsQuery, type Page, type PageRequest } from './paging.ts';
 import { isRoleAddress } from './owner.ts';
 
 export interface Alias {
@@ -74,6 +75,16 @@ export class AliasesTable {
       bySource.set(row.source, list);
     }
     return [...bySource].map(([source, destinations]) => ({ source, destinations }));
+  }
+
+  /** One page of aliases, by source, whose source or any destination contains `query`. */
+  page(request: PageRequest = {}): Page<Alias> {
+    const { query, offset, limit } = checkPage(request);
+    const matching = `SELECT DISTINCT source FROM aliases WHERE ${containsQuery(['source', 'destination'])}`;
+    const total = this.db.prepare(`SELECT count(*) FROM (${matching})`).pluck().get({ query }) as number;
+    const sources = this.db.prepare(`${matching} ORDER BY source LIMIT :limit OFFSET :offset`).pluck().all({ query, limit, offset }) as string[];
+    const items = sources.map((source) => ({ source, destinations: this.destinationsOf(source) }));
+    return { items, total, offset, limit };
   }
 
   /** Removes the whole alias, or only one destination of it. */

@@ -4,6 +4,7 @@ import type { Database } from 'better-sqlite3';
 import { domainToUnicode } from 'node:url';
 import { UserError } from '../core/errors.ts';
 import { normalizeDomain } from './address.ts';
+import { checkPage, containsQuery, type Page, type PageRequest } from './paging.ts';
 
 export interface Domain {
   id: number;
@@ -58,6 +59,15 @@ export class DomainsTable {
 
   list(): Domain[] {
     return (this.db.prepare(`${selectDomains} ORDER BY d.name`).all() as DomainRow[]).map(toDomain);
+  }
+
+  /** One page of domains, by name, whose name contains `query`. */
+  page(request: PageRequest = {}): Page<Domain> {
+    const { query, offset, limit } = checkPage(request);
+    const where = `WHERE ${containsQuery(['d.name'])}`;
+    const total = this.db.prepare(`SELECT count(*) FROM domains d ${where}`).pluck().get({ query }) as number;
+    const rows = this.db.prepare(`${selectDomains} ${where} ORDER BY d.name LIMIT :limit OFFSET :offset`).all({ query, limit, offset }) as DomainRow[];
+    return { items: rows.map(toDomain), total, offset, limit };
   }
 
   /**

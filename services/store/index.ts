@@ -8,7 +8,9 @@ import { AccountsTable } from './accounts.ts';
 import { AliasesTable } from './aliases.ts';
 import { BodyFiles } from './body-files.ts';
 import { createPrivateFile, secureDataFolder } from './data-folder.ts';
+import { DoctorResults } from './doctor.ts';
 import { DomainsTable } from './domains.ts';
+import { ForwardsTable } from './forwards.ts';
 import { MailEvents } from './mail-events.ts';
 import { MailStore } from './mail.ts';
 import { migrate } from './migrations.ts';
@@ -19,6 +21,7 @@ import { RecipientResolver } from './recipients.ts';
 import { RelaySettings, TransportTable } from './routing.ts';
 import { SecretBox } from './secrets.ts';
 import { SettingsTable } from './settings.ts';
+import { AdminCredentials, SetupStateTable, WebSessionsTable } from './web-front-door.ts';
 
 /** A data folder without a database, opened by a command that does not create one. */
 export class NoDatabaseError extends UserError {
@@ -37,6 +40,8 @@ export class Store {
   readonly domains: DomainsTable;
   readonly accounts: AccountsTable;
   readonly aliases: AliasesTable;
+  /** Per-mailbox forwarding, applied by `recipients`. */
+  readonly forwards: ForwardsTable;
   readonly settings: SettingsTable;
   readonly recipients: RecipientResolver;
   /** Who postmaster@ and abuse@ reach (owner.ts). */
@@ -47,6 +52,12 @@ export class Store {
   readonly relay: RelaySettings;
   /** Sealed secrets (the relay password), keyed by secrets.key in the data folder. */
   readonly secrets: SecretBox;
+  /** The home-line doctor's last findings and failure counts (services/doctor). */
+  readonly doctor: DoctorResults;
+  /** The web front door (migration 5): setup state, admin password, web sessions. */
+  readonly setup: SetupStateTable;
+  readonly admin: AdminCredentials;
+  readonly webSessions: WebSessionsTable;
   private closed = false;
 
   private constructor(
@@ -59,11 +70,17 @@ export class Store {
     this.aliases = new AliasesTable(db, this.domains);
     this.owner = new BoxOwner(db, this.accounts, this.settings);
     this.recipients = new RecipientResolver(this.domains, this.accounts, this.aliases, this.owner);
+    this.forwards = new ForwardsTable(db, this.accounts, this.domains, (address) => this.recipients.reachesSomeone(address));
+    this.recipients.useForwarding((accountId) => this.forwards.of(accountId));
     this.mail = new MailStore(db, this.accounts, new BodyFiles(paths), new MailEvents());
     this.outbound = new OutboundTable(db);
     this.transports = new TransportTable(db);
     this.secrets = new SecretBox(paths.secretsKey);
     this.relay = new RelaySettings(db, this.secrets);
+    this.doctor = new DoctorResults(db);
+    this.setup = new SetupStateTable(db);
+    this.admin = new AdminCredentials(db);
+    this.webSessions = new WebSessionsTable(db);
   }
 
   /**
@@ -134,15 +151,19 @@ export class Store {
   }
 }
 
-export type { Account, NewAccount } from './accounts.ts';
+export type { Account, AccountUsage, NewAccount } from './accounts.ts';
+export type { Page, PageRequest } from './paging.ts';
+export { defaultPageLimit, maxPageLimit } from './paging.ts';
 export type { ChangeEntry, Delivered, DeliveryTarget, FlagChange, Mailbox, MailboxStatus, MessageRecord, MessageRow, MessageSummary, OpenedMailbox, ReceivedBody, UidRanges } from './mail.ts';
 export { MailError, QuotaExceededError, systemFlags } from './mail.ts';
 export type { MailChange } from './mail-events.ts';
 export type { Alias } from './aliases.ts';
 export type { Domain } from './domains.ts';
+export type { Forwarding } from './forwards.ts';
 export type { Resolution } from './recipients.ts';
 export type { OutboundOrigin, OutboundRow } from './outbound.ts';
 export type { Relay, RelaySecurity, Transport } from './routing.ts';
+export type { CheckOutcome, FindingStatus, StoredFinding } from './doctor.ts';
 export { parseHostPort } from './routing.ts';
 export { AddressError, normalizeAddress, normalizeDomain, parseAddress } from './address.ts';
 export { dataPaths, defaultDataDir } from './paths.ts';

@@ -209,6 +209,77 @@ export const migrations: Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    description: 'the web front door: the setup state, the admin password, web sessions',
+    up(db) {
+      db.exec(`
+        CREATE TABLE setup_state (
+          id INTEGER PRIMARY KEY CHECK (id = 1),
+          state TEXT NOT NULL CHECK (state IN ('unclaimed', 'claimed', 'complete')),
+          changed_at INTEGER NOT NULL
+        ) STRICT;
+
+        CREATE TABLE admin_credentials (
+          id INTEGER PRIMARY KEY CHECK (id = 1),
+          password_hash TEXT NOT NULL,
+          changed_at INTEGER NOT NULL
+        ) STRICT;
+
+        -- id_hash: SHA-256 of the cookie's session id, so that a copy of the database does not sign anyone in.
+        CREATE TABLE web_sessions (
+          id_hash TEXT PRIMARY KEY,
+          role TEXT NOT NULL CHECK (role IN ('admin', 'user')),
+          subject TEXT NOT NULL,
+          csrf_token TEXT NOT NULL,
+          setup INTEGER NOT NULL DEFAULT 0 CHECK (setup IN (0, 1)),
+          created_at INTEGER NOT NULL,
+          last_seen_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX web_sessions_last_seen ON web_sessions(last_seen_at);
+      `);
+      // A box that already has a domain and a user was set up with the CLI: its wizard is not offered.
+      const done = db.prepare('SELECT EXISTS (SELECT 1 FROM domains) AND EXISTS (SELECT 1 FROM accounts)').pluck().get() === 1;
+      db.prepare('INSERT INTO setup_state (id, state, changed_at) VALUES (1, ?, ?)').run(done ? 'complete' : 'unclaimed', Date.now());
+    },
+  },
+  {
+    version: 6,
+    description: 'per-mailbox forwarding: where an account sends its mail on, and whether it keeps a copy',
+    up(db) {
+      db.exec(`
+        ALTER TABLE accounts ADD COLUMN forward_keep_copy INTEGER NOT NULL DEFAULT 1 CHECK (forward_keep_copy IN (0, 1));
+
+        CREATE TABLE account_forwards (
+          account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+          destination TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          PRIMARY KEY (account_id, destination)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX account_forwards_destination ON account_forwards(destination);
+      `);
+    },
+  },
+  {
+    version: 7,
+    description: 'the home-line doctor: the last result of each check and its failures in a row',
+    up(db) {
+      // One row per check (port25, dnsbl:zen.spamhaus.org, mx:example.com, ...), so that a restart keeps the counts.
+      db.exec(`
+        CREATE TABLE doctor_checks (
+          id TEXT PRIMARY KEY,
+          check_kind TEXT NOT NULL,
+          status TEXT NOT NULL CHECK (status IN ('ok', 'warning', 'alarm', 'unknown')),
+          failures INTEGER NOT NULL DEFAULT 0,
+          title TEXT NOT NULL,
+          detail TEXT NOT NULL,
+          fix TEXT NOT NULL,
+          position INTEGER NOT NULL,
+          checked_at INTEGER NOT NULL
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 export function migrate(db: Database, list: Migration[] = migrations): { from: number; to: number } {

@@ -14,6 +14,7 @@
 
 import type { Database } from 'better-sqlite3';
 import { UserError } from '../core/errors.ts';
+import { checkPage, containsQuery, type Page, type PageRequest } from './paging.ts';
 
 /**
  * Where an outbound copy came from, which decides whether it is DKIM-signed:
@@ -101,6 +102,15 @@ export class OutboundTable {
   /** Every row, oldest first. */
   list(): OutboundRow[] {
     return (this.db.prepare(`${select} ORDER BY o.id`).all() as Row[]).map(toRow);
+  }
+
+  /** One page of rows, oldest first, whose sender, recipient or subject contains `query` (or whose id it is). */
+  page(request: PageRequest = {}): Page<OutboundRow> {
+    const { query, offset, limit } = checkPage(request);
+    const where = `WHERE (${containsQuery(['o.sender', 'o.recipient', 'b.subject'])} OR CAST(o.id AS TEXT) = :query)`;
+    const total = this.db.prepare(`SELECT count(*) FROM outbound o JOIN bodies b ON b.id = o.body_id ${where}`).pluck().get({ query }) as number;
+    const rows = this.db.prepare(`${select} ${where} ORDER BY o.id LIMIT :limit OFFSET :offset`).all({ query, limit, offset }) as Row[];
+    return { items: rows.map(toRow), total, offset, limit };
   }
 
   get(id: number): OutboundRow {

@@ -125,3 +125,16 @@ test('greeting problems: silence, a closed connection, nothing listening', async
   const [nothing] = await freePorts(1);
   t.regex((await checkGreeting('127.0.0.1', nothing!, greetings.pop3!, 1000)) ?? '', /ECONNREFUSED/);
 });
+
+test('doctor alarms in /healthz make the verdict degraded with their text; none, or a malformed field, leave it ok', async (t) => {
+  const base = { status: 'ok', pid: 42, store: { state: 'ok' }, services: { web: running } };
+  const alarmed = await healthzServer(t, { ...base, alarms: ['Outbound port 25 is blocked'] });
+  t.like(await probeServices(launchOn(alarmed), 42, options), { verdict: 'degraded', detail: 'doctor alarm: Outbound port 25 is blocked' });
+  const many = await healthzServer(t, { ...base, alarms: ['a', 'b', 'c', 'd', 'x'.repeat(500)] });
+  const verdict = await probeServices(launchOn(many), 42, options);
+  t.is(verdict.detail, 'doctor alarm: a; doctor alarm: b; doctor alarm: c; and 2 more doctor alarms');
+  for (const alarms of [[], 'not a list', [7, '']]) {
+    const quiet = await healthzServer(t, { ...base, alarms });
+    t.like(await probeServices(launchOn(quiet), 42, options), { verdict: 'ok' }, JSON.stringify(alarms));
+  }
+});

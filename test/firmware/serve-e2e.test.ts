@@ -26,7 +26,7 @@ test('the supervisor runs `mailnest serve`, restarts it when killed, and /health
   if (!existsSync(bundle)) throw new Error('dist/mailnest.js is missing: run `make build` (make test does it) before the tests');
   const node = { node: process.execPath, nodeFlags: ['--enable-source-maps'], bundle };
   const h = await startSupervisor(t, {
-    launch: (data, ports) => serveLaunch({ ...node, dataDir: data, portOffset: 0, ports, listen: '127.0.0.1', extra: ['--hostname', 'mx.example.test'] }),
+    launch: (data, ports) => serveLaunch({ ...node, dataDir: data, portOffset: 0, ports, listen: '127.0.0.1', extra: ['--hostname', 'mx.example.test', '--doctor-interval', 'off'] }),
     resetCommand: (data) => resetCommandLine({ ...node, dataDir: data }),
     timings: { probeIntervalMs: 100, greetingIntervalMs: 300, stopTimeoutMs: 10_000, startTimeoutMs: 60_000 },
   });
@@ -60,9 +60,10 @@ test('the supervisor runs `mailnest serve`, restarts it when killed, and /health
   t.like(after.supervisor, { services: { restarts: 1 } });
   t.regex(after.supervisor.services.lastRestart.reason, /killed by SIGKILL/);
 
-  // Setting up a domain and a user turns the LED to healthy.
+  // Setting up by CLI (a domain, a user, the admin password: the setup is complete) turns the LED to healthy.
   await cliOk(['domain', 'add', 'example.test'], { data: h.data });
   await cliOk(['user', 'add', 'alice@example.test', '--password-stdin'], { data: h.data, stdin: 'sesame-tulip-42\n' });
+  await cliOk(['setup', 'admin-password', '--password-stdin'], { data: h.data, stdin: 'correct horse battery staple\n' });
   await h.waitFor('state', (e) => e.led === 'healthy', { from });
 
   // The factory reset forgets stored settings and keeps accounts.
@@ -82,7 +83,7 @@ const node = { node: process.execPath, nodeFlags: ['--enable-source-maps'], bund
 function startRealServe(t: Parameters<typeof startSupervisor>[0], prepare: HarnessOptions['prepare']): Promise<Harness> {
   if (!existsSync(bundle)) throw new Error('dist/mailnest.js is missing: run `make build` (make test does it) before the tests');
   return startSupervisor(t, {
-    launch: (data, ports) => serveLaunch({ ...node, dataDir: data, portOffset: 0, ports, listen: '127.0.0.1', extra: ['--hostname', 'mx.example.test'] }),
+    launch: (data, ports) => serveLaunch({ ...node, dataDir: data, portOffset: 0, ports, listen: '127.0.0.1', extra: ['--hostname', 'mx.example.test', '--doctor-interval', 'off'] }),
     resetCommand: (data) => resetCommandLine({ ...node, dataDir: data }),
     timings: { probeIntervalMs: 100, greetingIntervalMs: 300, stopTimeoutMs: 10_000, startTimeoutMs: 60_000, startRefusedCheckMs: 100, startRefusedMinGapMs: 100, maxRestarts: 2, backoffBaseMs: 20 },
     prepare,

@@ -62,9 +62,10 @@ export interface ServeProcess {
 }
 
 /** Starts `mailnest serve` on 127.0.0.1, every service on a free port unless `flags` say otherwise. */
-export function startServe(data: string, flags: string[] = []): ServeProcess {
+export function startServe(data: string, flags: string[] = [], options: { /** default: ephemeralPortFlags() */ portFlags?: string[] } = {}): ServeProcess {
   checkBuilt();
-  const child = spawn(mailnestBin, ['serve', '--data', data, '--listen', '127.0.0.1', ...ephemeralPortFlags(), ...flags], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MAILNEST_DATA: '' } });
+  // The doctor's scheduled runs ask the internet (its probe host, the DNSBLs): off unless a test asks for them.
+  const child = spawn(mailnestBin, ['serve', '--data', data, '--listen', '127.0.0.1', ...(options.portFlags ?? ephemeralPortFlags()), '--doctor-interval', 'off', ...flags], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MAILNEST_DATA: '' } });
   let output = '';
   const waiters = new Set<() => void>();
   const onData = (chunk: Buffer) => {

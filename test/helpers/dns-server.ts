@@ -1,17 +1,35 @@
 // A small authoritative DNS server on 127.0.0.1 (UDP, RFC 1035 §4) for the
-// queue's MX lookups: it answers MX, A and AAAA from a table, NXDOMAIN for
-// names it does not know, and an empty answer (NODATA) for a known name
-// without records of the asked type.
+// queue's MX lookups and the doctor's checks: it answers MX, A, AAAA, TXT,
+// PTR and SRV (RFC 2782) from a table, NXDOMAIN for names it does not know,
+// an empty answer (NODATA) for a known name without records of the asked
+// type, SERVFAIL for a name marked so, and nothing at all for a name marked
+// silent (a lookup that runs into its deadline).
 
 import type { ExecutionContext } from 'ava';
 import { createSocket } from 'node:dgram';
 import { isIPv4, isIPv6 } from 'node:net';
 
 export interface Zone {
-  [name: string]: { mx?: { priority: number; exchange: string }[]; a?: string[]; aaaa?: string[]; servfail?: boolean };
+  [name: string]: {
+    mx?: { priority: number; exchange: string }[];
+    a?: string[];
+    aaaa?: string[];
+    /** Each record is one string, or its character-strings (RFC 1035 §3.3.14) as a list. */
+    txt?: (string | string[])[];
+    ptr?: string[];
+    srv?: { priority: number; weight: number; port: number; target: string }[];
+    servfail?: boolean;
+    /** No answer at all: the query is dropped. */
+    silent?: boolean;
+  };
 }
 
-const types = { A: 1, MX: 15, AAAA: 28 } as const;
+const types = { A: 1, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33 } as const;
+
+function characterStrings(record: string | string[]): Buffer {
+  const parts = typeof record === 'string' ? (record.match(/[^]{1,255}/g) ?? ['']) : record;
+  return Buffer.concat(parts.map((part) => Buffer.concat([Buffer.from([Buffer.byteLength(part)]), Buffer.from(part, 'utf8')])));
+}
 
 function encodeName(name: string): Buffer {
   const labels = name.replace(/\.$/, '').split('.').filter(Boolean);
@@ -51,6 +69,17 @@ function answer(query: Buffer, zone: Zone): Buffer {
     if (type === types.MX) for (const mx of entry.mx ?? []) rdatas.push(Buffer.concat([Buffer.from([mx.priority >> 8, mx.priority & 0xff]), encodeName(mx.exchange)]));
     if (type === types.A) for (const a of (entry.a ?? []).filter((x) => isIPv4(x))) rdatas.push(Buffer.from(a.split('.').map(Number)));
     if (type === types.AAAA) for (const a of (entry.aaaa ?? []).filter((x) => isIPv6(x))) rdatas.push(ipv6Bytes(a));
+    if (type === types.TXT) for (const txt of entry.txt ?? []) rdatas.push(characterStrings(txt));
+    if (type === types.PTR) for (const ptr of entry.ptr ?? []) rdatas.push(encodeName(ptr));
+    if (type === types.SRV) {
+      for (const srv of entry.srv ?? []) {
+        const fixed = Buffer.alloc(6);
+        fixed.writeUInt16BE(srv.priority, 0);
+        fixed.writeUInt16BE(srv.weight, 2);
+        fixed.writeUInt16BE(srv.port, 4);
+        rdatas.push(Buffer.concat([fixed, encodeName(srv.target)]));
+      }
+    }
     for (const rdata of rdatas) {
       const head = Buffer.alloc(12);
       head.writeUInt16BE(0xc00c, 0); // the name: a pointer to the question
@@ -77,6 +106,7 @@ export async function startDnsServer(t: ExecutionContext, zone: Zone): Promise<{
     try {
       const { name, type } = readQuestion(query);
       queries.push(`${Object.entries(types).find(([, v]) => v === type)?.[0] ?? type} ${name}`);
+      if (zone[name]?.silent) return;
       socket.send(answer(query, zone), from.port, from.address);
     } catch {
       // A malformed query gets no answer, like from a real server that drops it.

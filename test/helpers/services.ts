@@ -19,16 +19,29 @@ export interface TestServices {
 
 const allEphemeral = Object.fromEntries(Object.keys(standardPorts).map((name) => [name, 0])) as Record<PortName, number>;
 
-export async function startServices(t: ExecutionContext, options: { data?: string; overrides?: Record<string, string>; queue?: ServicesOptions['queue']; connectionLimits?: ServicesOptions['connectionLimits'] } = {}): Promise<TestServices> {
+export async function startServices(t: ExecutionContext, options: { data?: string; /** undefined drops a default (hostname: undefined uses the stored host name) */ overrides?: Record<string, string | undefined>; queue?: ServicesOptions['queue']; connectionLimits?: ServicesOptions['connectionLimits']; webAssets?: string; web?: ServicesOptions['web']; /** over the ephemeral ones; undefined: from the port offset */ ports?: Partial<Record<PortName, number | undefined>>; onReloadFailure?: ServicesOptions['onReloadFailure']; doctor?: ServicesOptions['doctor'] } = {}): Promise<TestServices> {
   const data = options.data ?? tempDataDir(t);
   const { logger, lines } = memoryLogger('debug');
   const services = await ServicesProcess.start({
     dataDir: data,
     // No lookup leaves the machine: port 9 on loopback answers nothing, so outside mail stays queued unless a test brings its own DNS server.
-    overrides: { listen: '127.0.0.1', hostname: 'mx.example.test', 'dns-servers': '127.0.0.1:9', ...options.overrides },
-    ports: allEphemeral,
+    // The doctor's probe and its what-is-my-address server would leave the machine: off, and no scheduled runs, unless a test sets them.
+    overrides: definedOnly({
+      listen: '127.0.0.1',
+      hostname: 'mx.example.test',
+      'dns-servers': '127.0.0.1:9',
+      'doctor-interval': 'off',
+      'doctor-port25-probe': '',
+      'doctor-public-address-name': '',
+      ...options.overrides,
+    }),
+    ports: Object.fromEntries(Object.entries({ ...allEphemeral, ...options.ports }).filter((entry) => entry[1] !== undefined)),
+    onReloadFailure: options.onReloadFailure,
     queue: options.queue,
     connectionLimits: options.connectionLimits,
+    webAssets: options.webAssets,
+    web: options.web,
+    doctor: options.doctor,
     createLogger: () => logger,
   });
   t.teardown(() => services.stop());
@@ -40,6 +53,10 @@ export async function startServices(t: ExecutionContext, options: { data?: strin
     Object.assign(ports, health.ports ?? {});
   }
   return { services, data, ports, logs: lines };
+}
+
+function definedOnly(values: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
 /** A domain with users alice, bob (password `testPassword`) made through the store. */

@@ -31,8 +31,12 @@ test('serve answers /healthz with each service state and stops cleanly on SIGTER
   t.is(health.hostname, 'mail.example.test');
   t.is(health.pid, serve.child.pid);
   t.deepEqual(health.store, { state: 'ok' });
-  t.deepEqual(health.services.web, { state: 'running', listening: [`127.0.0.1:${port}`] });
-  t.is((await fetch(`http://127.0.0.1:${port}/nowhere`)).status, 404);
+  // HTTP first (the firmware probes it), then HTTPS.
+  t.like(health.services.web, { state: 'running', ports: { http: Number(port) } });
+  t.is(health.services.web.listening[0], `127.0.0.1:${port}`);
+  t.is(health.services.web.listening[1], `127.0.0.1:${health.services.web.ports.https}`);
+  // Everything but /healthz (and autoconfig) moves to HTTPS.
+  t.is((await fetch(`http://127.0.0.1:${port}/nowhere`, { redirect: 'manual' })).status, 308);
   t.is((await fetch(`http://127.0.0.1:${port}/healthz`, { method: 'POST' })).status, 405);
 
   // A keep-alive connection left open must not hold up the stop.

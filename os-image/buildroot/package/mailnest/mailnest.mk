@@ -24,6 +24,8 @@ MAILNEST_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = \
 define MAILNEST_BUILD_CMDS
 	test -f $(@D)/dist/mailnest.js || { \
 		echo "mailnest: dist/mailnest.js is missing: run 'make build' in the checkout first"; exit 1; }
+	test -f $(@D)/dist/web/index.html || { \
+		echo "mailnest: dist/web/ (the web UI) is missing: run 'make build' in the checkout first"; exit 1; }
 	rm -rf $(@D)/image-runtime
 	$(@D)/os-image/runtime/build-native.sh $(@D)/image-runtime \
 		$(STAGING_DIR)/usr $(TARGET_CROSS) $(PARALLEL_JOBS)
@@ -35,6 +37,7 @@ define MAILNEST_INSTALL_TARGET_CMDS
 	$(INSTALL) -m 0644 $(@D)/dist/mailnest.js $(TARGET_DIR)/opt/mailnest/dist/
 	if [ -f $(@D)/dist/mailnest.js.map ]; then \
 		$(INSTALL) -m 0644 $(@D)/dist/mailnest.js.map $(TARGET_DIR)/opt/mailnest/dist/; fi
+	cp -a $(@D)/dist/web $(TARGET_DIR)/opt/mailnest/dist/web
 	cp -a $(@D)/image-runtime/node_modules $(TARGET_DIR)/opt/mailnest/node_modules
 	echo '{"type":"module","private":true}' > $(TARGET_DIR)/opt/mailnest/package.json
 	echo '$(MAILNEST_VERSION)' > $(TARGET_DIR)/opt/mailnest/VERSION
