@@ -7,8 +7,8 @@ NODE_BIN := node_modules/.bin
 DEPS_STAMP := node_modules/.mailnest-installed
 DEBIAN_STAMP := .build/debian-packages
 # Debian packages the tests drive as real clients (and strace, which watches the durability syscalls;
-# chromium, the browser the web UI tests drive through playwright-core).
-DEBIAN_PACKAGES := swaks libnet-ssleay-perl libio-socket-ssl-perl curl isync fetchmail strace chromium fonts-dejavu-core
+# chromium, the browser the web UI tests drive through playwright-core; iproute2, whose `ip netns` makes the mDNS tests' LAN).
+DEBIAN_PACKAGES := swaks libnet-ssleay-perl libio-socket-ssl-perl curl isync fetchmail strace chromium fonts-dejavu-core iproute2
 
 .PHONY: all deps debian-deps build run test typecheck bench image qemu-test clean
 

@@ -36,6 +36,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { certificateInfo, newLoginThrottle, WebService, type HealthReport, type WebOptions } from './web/index.ts';
+import { MdnsService } from './mdns/index.ts';
 
 export interface ServicesOptions {
   dataDir: string;
@@ -389,6 +390,8 @@ export class ServicesProcess {
     });
     this.web = web;
     this.services.push(web);
+    // After the listeners: the name is only announced once everything it points at listens.
+    this.services.push(new MdnsService({ mode: this.config.mdns, label: this.config.mdnsName, listen: this.config.listen, port: (name) => this.port(name), logger: this.logger.child('mdns') }));
     // Last, so that it stops first: a run in flight is aborted before anything it reads closes.
     this.services.push(doctor);
     for (const service of this.services) await service.start();

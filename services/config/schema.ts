@@ -257,6 +257,21 @@ const zoneListType: SettingType<string[]> = {
   format: (list) => list.join(','),
 };
 
+/** One DNS label (RFC 1035 letters, digits, hyphens): the `<name>` of `<name>.local`. */
+const dnsLabelType: SettingType<string> = {
+  describe: 'one name of letters, digits and hyphens, such as mailnest (for mailnest.local)',
+  parse(text) {
+    const label = text.trim().toLowerCase().replace(/\.local\.?$/, '');
+    if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(label)) throw new Error(`"${text}" is not one name of letters, digits and hyphens (at most 63)`);
+    return label;
+  },
+  accept(value) {
+    if (typeof value !== 'string') throw new Error(`${JSON.stringify(value)} is not a name`);
+    return this.parse(value);
+  },
+  format: String,
+};
+
 function defaultHostname(): string {
   const name = osHostname().toLowerCase();
   return hostnamePattern.test(name) ? name : 'mailnest';
@@ -294,6 +309,8 @@ export const schema = {
     'A DNS name whose A record is the box\'s public address (NAME@SERVER asks that server); empty: the A record of the hostname is taken.',
   ),
   doctorDnsbls: setting('doctor-dnsbls', zoneListType, ['zen.spamhaus.org', 'bl.spamcop.net', 'b.barracudacentral.org'], 'The DNS block lists the doctor looks the public address up in.'),
+  mdns: setting('mdns', oneOf(['on', 'off', 'auto'] as const), 'auto', 'Multicast DNS on the LAN (the box answers as <mdns-name>.local and advertises its services); auto: on unless the box listens on loopback only.'),
+  mdnsName: setting('mdns-name', dnsLabelType, 'mailnest', 'The name the box claims on the LAN: mailnest answers as mailnest.local (or mailnest-2.local when another host has it).'),
 };
 
 export type Schema = typeof schema;
