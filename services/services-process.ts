@@ -214,7 +214,7 @@ export class ServicesProcess {
       loaded = loadConfig(this.store, this.options.overrides);
       run.settingsRead = true;
       // Made before the services stop (an RSA key takes a while on a small board): they are down for the stop and the start only.
-      tls = ensureCertificate(this.store.paths.tls, loaded.config.hostname);
+      tls = ensureCertificate(this.store.paths.tls, loaded.config.hostname, new Date(), mdnsNames(loaded.config));
     } catch (error) {
       run.settingsRead = true;
       this.logger.error('reload refused: the services keep running as they were', { reason: run.reasons.join('; '), error });
@@ -286,7 +286,7 @@ export class ServicesProcess {
     this.logger.info('starting', { data: this.store.paths.root, hostname: this.config.hostname, offset: this.config.portOffset, pid: process.pid });
     for (const advice of startupAdvice(this.store, this.config)) this.logger.warn(advice.message, advice.fields);
     const storage = this.storage!;
-    const tls = made ?? ensureCertificate(this.store.paths.tls, this.config.hostname);
+    const tls = made ?? ensureCertificate(this.store.paths.tls, this.config.hostname, new Date(), mdnsNames(this.config));
     this.logger.info('tls certificate', { source: tls.source, names: tls.subjectAltNames.join(','), expires: tls.validTo.toISOString(), sha256: certificateInfo(tls).sha256 });
     const queue = new QueueService({
       store: this.store,
@@ -484,6 +484,11 @@ export class ServicesProcess {
     })();
     return this.stopping;
   }
+}
+
+/** The names mDNS may claim (services/mdns takes -2 when another host has the first): the certificate names them too. */
+function mdnsNames(config: Config): string[] {
+  return [`${config.mdnsName}.local`, `${config.mdnsName}-2.local`];
 }
 
 export { standardPorts };

@@ -6,7 +6,9 @@
 //   1. waits for /healthz (guest port 80) and reports the boot-to-healthy time;
 //   2. checks the first boot over the serial console (read-only root, /data
 //      grown to the disk, setup code, firewall, TLS certificate);
-//   3. runs the setup through the CLI on the serial console (domain, user);
+//   3. fetches the web UI and GET /api/setup over HTTPS (unclaimed), then runs
+//      the setup through the CLI on the serial console (domain, user, admin
+//      password), after which the setup state is complete;
 //   4. sends a message over SMTP (swaks) and reads it back over IMAPS (curl);
 //   5. reboots and finds the message again;
 //   6. freezes the supervisor (SIGSTOP) and waits for the watchdog to reset
@@ -23,6 +25,7 @@ import { spawn, execFile } from 'node:child_process';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -62,7 +65,7 @@ async function freePort() {
 }
 
 // probe: a port the firewall must drop (the test listens on it inside the guest).
-const guestPorts = { http: 80, smtp: 25, imaps: 993, imap: 143, probe: 8080 };
+const guestPorts = { http: 80, https: 443, smtp: 25, imaps: 993, imap: 143, probe: 8080 };
 const hostPorts = {};
 for (const name of Object.keys(guestPorts)) hostPorts[name] = await freePort();
 
@@ -182,6 +185,19 @@ function healthz() {
   });
 }
 
+/** GET over HTTPS from the host (the box's certificate is self-signed: its fingerprint is what the owner compares). */
+function httpsGet(path) {
+  return new Promise((resolve, reject) => {
+    const request = https.get({ host: '127.0.0.1', port: hostPorts.https, path, timeout: 10_000, rejectUnauthorized: false, servername: 'mailnest.local' }, (response) => {
+      let body = '';
+      response.on('data', (chunk) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode, headers: response.headers, body, fingerprint: response.socket.getPeerCertificate?.()?.fingerprint256 }));
+    });
+    request.on('timeout', () => request.destroy(new Error(`GET ${path}: no answer within 10 s`)));
+    request.on('error', reject);
+  });
+}
+
 /** Waits for /healthz to say ok; `newerThanMs`: the services must have started after that moment. */
 async function waitHealthy(timeoutMs, what, newerThanMs) {
   const deadline = Date.now() + timeoutMs;
@@ -278,7 +294,7 @@ async function test() {
 
   await waitShell(0, 120_000);
   // 2. What the first boot did.
-  const banner = /Setup code: +(\d{4}-\d{4})/.exec(serial);
+  const banner = /Setup code: +([2-9A-Z]{4}-[2-9A-Z]{4})/.exec(serial);
   if (!banner) fail('the console did not show a setup code');
   say(`console: setup URL and code shown (${/Web: +(\S+)/.exec(serial)?.[1] ?? '?'}, code ${banner[1]})`);
   const code = await mustRun('cat /data/setup-code');
@@ -302,12 +318,24 @@ async function test() {
   const watchdog = await mustRun('cat /sys/class/watchdog/watchdog0/identity /sys/class/watchdog/watchdog0/timeout; grep -o \'"watchdog":{[^}]*}\' /data/run/supervisor.json || grep -A3 \'"watchdog"\' /data/run/supervisor.json');
   say(`watchdog: ${watchdog.replace(/\s+/g, ' ')}`);
 
+  // The web front door: the wizard's page and API over HTTPS, the box unclaimed.
+  const page = await httpsGet('/').catch((error) => fail(`HTTPS on 443: ${error.message}`));
+  if (page.status !== 200 || !/\/assets\/app-[A-Z0-9]+\.js/.test(page.body)) fail(`GET / over HTTPS answered ${page.status} without the web UI: ${page.body.slice(0, 200)}`);
+  const setupBefore = await httpsGet('/api/setup');
+  const stateBefore = JSON.parse(setupBefore.body);
+  if (stateBefore.state !== 'unclaimed') fail(`GET /api/setup on a new box: ${setupBefore.body.slice(0, 300)}`);
+  if (stateBefore.certificate?.sha256 !== page.fingerprint) fail(`the fingerprint the wizard shows (${stateBefore.certificate?.sha256}) is not the certificate's (${page.fingerprint})`);
+  say(`web: the UI and GET /api/setup (unclaimed) over HTTPS; the fingerprint shown is the certificate's`);
+
   // 3. Setup through the CLI.
   await mustRun(`mailnest domain add ${domain}`, 180_000);
   await mustRun(`echo '${password}' | mailnest user add ${user} --password-stdin`, 180_000);
   const users = await mustRun('mailnest user list --json', 120_000);
   if (!users.includes(user)) fail(`user list lacks ${user}: ${users}`);
-  say(`setup: domain ${domain} and user ${user} added with the CLI on the serial console`);
+  await mustRun(`echo '${password}' | mailnest setup admin-password --password-stdin`, 180_000);
+  const stateAfter = JSON.parse((await httpsGet('/api/setup')).body).state;
+  if (stateAfter !== 'complete') fail(`after setup admin-password the setup state is ${stateAfter}, not complete`);
+  say(`setup: domain ${domain}, user ${user} and the admin password set with the CLI on the serial console; the wizard is closed`);
 
   // 4. Mail in over SMTP, out over IMAP.
   await sendMail();

@@ -89,13 +89,17 @@ function writeAtomically(path: string, text: string): void {
  * needed. `hostname` becomes the subject; localhost and loopback addresses are
  * added so that clients on the board itself can verify it too.
  */
-export function ensureCertificate(tlsDir: string, hostname: string, now = new Date()): TlsFiles {
+/**
+ * `localNames`: the mDNS names the box may answer as (mailnest.local, mailnest-2.local), so that a browser
+ * sent from http://mailnest.local to HTTPS finds its name in the certificate.
+ */
+export function ensureCertificate(tlsDir: string, hostname: string, now = new Date(), localNames: readonly string[] = []): TlsFiles {
   mkdirSync(tlsDir, { recursive: true, mode: 0o700 });
   const keyPath = join(tlsDir, 'key.pem');
   const certPath = join(tlsDir, 'cert.pem');
   const sourcePath = join(tlsDir, 'source');
   const source = existsSync(sourcePath) ? readFileSync(sourcePath, 'utf8').trim() : 'generated';
-  const wanted = [hostname, ...(hostname === 'localhost' ? [] : ['localhost']), '127.0.0.1', '::1'];
+  const wanted = [...new Set([hostname, ...(hostname === 'localhost' ? [] : ['localhost']), ...localNames, '127.0.0.1', '::1'])];
 
   if (existsSync(keyPath) && existsSync(certPath)) {
     const key = readFileSync(keyPath, 'utf8');
@@ -105,7 +109,7 @@ export function ensureCertificate(tlsDir: string, hostname: string, now = new Da
     const names = (x509.subjectAltName ?? '').split(', ').map((s) => s.replace(/^(DNS|IP Address):/, ''));
     createPrivateKey(key); // a damaged key file fails here, not in the middle of a handshake
     const renewAt = new Date(validTo.getTime() - renewWithinDays * 24 * 60 * 60 * 1000);
-    if (source === 'custom' || (names[0] === hostname && now < renewAt)) return { key, cert, source, subjectAltNames: names, validTo };
+    if (source === 'custom' || (names[0] === hostname && wanted.every((name) => isIP(name) !== 0 || names.includes(name)) && now < renewAt)) return { key, cert, source, subjectAltNames: names, validTo };
   }
   const made = selfSignedCertificate(wanted, now);
   writeAtomically(keyPath, made.key);
