@@ -83,7 +83,7 @@ test('the identity step reloads the services: SMTP banner, IMAP greeting, the HT
   t.is(box.services.config.hostname, 'mail.reload.test');
   // What the page shows to compare again, and what the port presents, are the new certificate for the new name.
   t.like(setup, { state: 'claimed', hostname: 'mail.reload.test' });
-  t.deepEqual(setup.certificate.names, ['mail.reload.test', 'localhost', '127.0.0.1', '::1']);
+  t.deepEqual(setup.certificate.names, ['mail.reload.test', 'localhost', 'mailnest.local', 'mailnest-2.local', '127.0.0.1', '::1']);
   const presented = await presentedCertificate(box.ports.https!);
   t.is(presented.sha256, setup.certificate.sha256);
   t.regex(presented.names, /^DNS:mail\.reload\.test, DNS:localhost/);
@@ -183,7 +183,7 @@ test('PUT /api/admin/identity on a finished box: the new name after a reload, th
   t.is(changed.status, 200, changed.text);
   t.deepEqual(changed.body, { hostname: 'box.example.test', reloading: true });
   const { client } = await waitForNewCertificate(admin, box.data, old.certificate.sha256);
-  t.like((await client.get('/api/admin/identity')).body, { hostname: 'box.example.test', inEffect: 'box.example.test', certificate: { names: ['box.example.test', 'localhost', '127.0.0.1', '::1'] } });
+  t.like((await client.get('/api/admin/identity')).body, { hostname: 'box.example.test', inEffect: 'box.example.test', certificate: { names: ['box.example.test', 'localhost', 'mailnest.local', 'mailnest-2.local', '127.0.0.1', '::1'] } });
   t.like((await client.get('/api/session')).body, { user: { name: 'admin', role: 'admin' } });
   await until(() => box.logs.some((line) => line.includes(' reloaded ')), 'the reload to finish');
   t.regex(await greeting(box.ports.smtp!), /^220 box\.example\.test ESMTP/);
