@@ -188,10 +188,12 @@ function healthz() {
 /** GET over HTTPS from the host (the box's certificate is self-signed: its fingerprint is what the owner compares). */
 function httpsGet(path) {
   return new Promise((resolve, reject) => {
-    const request = https.get({ host: '127.0.0.1', port: hostPorts.https, path, timeout: 10_000, rejectUnauthorized: false, servername: 'mailnest.local' }, (response) => {
+    const request = https.get({ host: '127.0.0.1', port: hostPorts.https, path, timeout: 10_000, rejectUnauthorized: false, servername: 'mailnest.local', agent: false }, (response) => {
+      // Read while the socket is attached: by 'end' the response has let go of it.
+      const fingerprint = response.socket.getPeerCertificate().fingerprint256;
       let body = '';
       response.on('data', (chunk) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode, headers: response.headers, body, fingerprint: response.socket.getPeerCertificate?.()?.fingerprint256 }));
+      response.on('end', () => resolve({ status: response.statusCode, headers: response.headers, body, fingerprint }));
     });
     request.on('timeout', () => request.destroy(new Error(`GET ${path}: no answer within 10 s`)));
     request.on('error', reject);
