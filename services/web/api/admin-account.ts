@@ -9,10 +9,9 @@
 // A changed host name is stored, marked for the supervisor, and applied by an
 // in-process reload once the answer is out (reload.ts).
 
-import { addressKey } from '../../core/connection-limits.ts';
 import { isUserError } from '../../core/errors.ts';
 import { ApiError, bodyObject, stringField, type Route } from '../router.ts';
-import { slowDown } from '../setup.ts';
+import { passwordAttempt } from '../password-attempt.ts';
 import type { WebContext } from '../context.ts';
 import { currentHostname, hostnameField, storeHostname } from './setup.ts';
 
@@ -31,16 +30,11 @@ export const adminAccountRoutes: Route[] = [
       const current = stringField(body, 'current', { maxLength: 1024 });
       const password = stringField(body, 'password', { maxLength: 1024 });
       if (!context.store.admin.isSet()) throw new ApiError(409, 'no-admin-password', 'no admin password is set yet; set one in the setup wizard (its admin password step)');
-      const keys = [`client:${addressKey(request.client)}`, 'name:admin'];
-      const wait = context.loginThrottle.waitMsAny(keys);
-      if (wait > 0) throw slowDown(wait, 'too many wrong passwords');
-      if (!(await context.store.admin.verify(current))) {
-        for (const key of keys) context.loginThrottle.failed(key);
-        context.authEvents.failed({ service: 'web', username: 'admin', remoteAddress: request.client, reason: 'bad-password' });
+      const who = { name: 'admin', username: 'admin', reason: 'bad-password', slowDown: 'too many wrong passwords' };
+      if (!(await passwordAttempt(request, context, who, async () => (await context.store.admin.verify(current)) || undefined))) {
         context.logger.warn('admin password change refused: wrong current password', { cid: request.cid, client: request.client });
         throw new ApiError(403, 'bad-password', 'the current admin password is wrong; type the password you sign in with now', 'current');
       }
-      context.loginThrottle.succeeded(keys[1]!);
       if (password === current) throw new ApiError(400, 'bad-request', 'the new password is the one you have now; choose another', 'password');
       try {
         await context.store.admin.setPassword(password);

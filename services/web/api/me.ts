@@ -8,11 +8,10 @@
 // is slowed and recorded like a failed sign-in (service `web`), so this form
 // is no faster way to guess a password than the login.
 
-import { addressKey } from '../../core/connection-limits.ts';
 import type { Account } from '../../store/index.ts';
 import type { WebContext } from '../context.ts';
 import { ApiError, bodyObject, stringField, type ApiRequest, type Route } from '../router.ts';
-import { slowDown } from '../setup.ts';
+import { passwordAttempt } from '../password-attempt.ts';
 import { clientSettingsFor, forwardingBody, withField } from './items.ts';
 
 /** The signed-in user's own mailbox; anything else ends the session. */
@@ -55,16 +54,11 @@ export const meRoutes: Route[] = [
       const body = bodyObject(request.body);
       const current = stringField(body, 'current', { maxLength: 1024 });
       const password = stringField(body, 'password', { maxLength: 1024 });
-      const keys = [`client:${addressKey(request.client)}`, `name:${account.address}`];
-      const wait = context.loginThrottle.waitMsAny(keys);
-      if (wait > 0) throw slowDown(wait, 'too many wrong passwords');
-      if (!(await context.store.accounts.authenticate(account.address, current))) {
-        for (const key of keys) context.loginThrottle.failed(key);
-        context.authEvents.failed({ service: 'web', username: account.address, remoteAddress: request.client, reason: 'bad-password' });
+      const who = { name: account.address, username: account.address, reason: 'bad-password', slowDown: 'too many wrong passwords' };
+      if (!(await passwordAttempt(request, context, who, () => context.store.accounts.authenticate(account.address, current)))) {
         context.logger.warn('password change refused: wrong current password', { cid: request.cid, client: request.client, user: account.address });
         throw new ApiError(403, 'bad-password', 'the current password is wrong; type the password you sign in with now', 'current');
       }
-      context.loginThrottle.succeeded(keys[1]!);
       if (password === current) throw new ApiError(400, 'bad-request', 'the new password is the one you have now; choose another', 'password');
       await withField('password', () => context.store.accounts.setPassword(account.address, password));
       // Other browsers signed in with the old password are signed out; this one stays.

@@ -7,9 +7,8 @@
 // throttle.ts: 429 with Retry-After while it lasts) and each is an auth event
 // (service `web`) for the ban service.
 
-import { addressKey } from '../../core/connection-limits.ts';
 import { answer, ApiError, bodyObject, stringField, type Route, type WebSession } from '../router.ts';
-import { slowDown } from '../setup.ts';
+import { passwordAttempt } from '../password-attempt.ts';
 
 export function sessionUser(session: WebSession): { name: string; role: WebSession['role']; setup?: boolean } {
   return { name: session.subject, role: session.role, ...(session.setup ? { setup: true } : {}) };
@@ -24,24 +23,18 @@ export const sessionRoutes: Route[] = [
       const body = bodyObject(request.body);
       const username = stringField(body, 'username', { maxLength: 320 }).trim();
       const password = stringField(body, 'password', { maxLength: 1024 });
-      const keys = [`client:${addressKey(request.client)}`, `name:${username.toLowerCase()}`];
-      const wait = context.loginThrottle.waitMsAny(keys);
-      if (wait > 0) throw slowDown(wait, 'too many failed sign-ins');
-      let made: { session: WebSession; cookie: string } | undefined;
-      if (username.toLowerCase() === 'admin') {
-        if (context.setup.state !== 'complete') throw new ApiError(409, 'setup-not-complete', 'the setup is not complete: claim the box and finish the setup wizard first (open /setup)');
-        if (await context.store.admin.verify(password)) made = context.sessions.create('admin', 'admin');
-      } else {
+      const made = await passwordAttempt(request, context, { name: username.toLowerCase(), username, reason: 'bad-login', slowDown: 'too many failed sign-ins' }, async () => {
+        if (username.toLowerCase() === 'admin') {
+          if (context.setup.state !== 'complete') throw new ApiError(409, 'setup-not-complete', 'the setup is not complete: claim the box and finish the setup wizard first (open /setup)');
+          return (await context.store.admin.verify(password)) ? context.sessions.create('admin', 'admin') : undefined;
+        }
         const account = await context.store.accounts.authenticate(username, password);
-        if (account) made = context.sessions.create('user', account.address);
-      }
+        return account ? context.sessions.create('user', account.address) : undefined;
+      });
       if (!made) {
-        for (const key of keys) context.loginThrottle.failed(key);
-        context.authEvents.failed({ service: 'web', username, remoteAddress: request.client, reason: 'bad-login' });
         context.logger.warn('sign-in failed', { cid: request.cid, client: request.client, user: username.slice(0, 100) });
         throw new ApiError(401, 'bad-login', 'the user name or the password is wrong; the administrator signs in as "admin", everyone else with their mail address');
       }
-      context.loginThrottle.succeeded(keys[1]!);
       if (request.session) context.sessions.end(request.session);
       context.logger.info('signed in', { cid: request.cid, client: request.client, role: made.session.role, user: made.session.subject });
       return answer(200, { user: sessionUser(made.session), csrfToken: made.session.csrfToken }, { 'set-cookie': made.cookie });
