@@ -7,17 +7,12 @@ import { startDnsServer } from '../helpers/dns-server.ts';
 import { addFamily, startServices, testPassword } from '../helpers/services.ts';
 import { until } from '../hw/until.ts';
 import { boxCertificate, WebClient } from '../helpers/web-client.ts';
-import { Store } from '../../services/store/index.ts';
-import { tempDataDir } from '../helpers/data-dir.ts';
-import { closedPort, goodZone } from './helpers.ts';
+import { closedPort, goodZoneInNewFolder } from './helpers.ts';
 
 const adminPassword = 'correct horse battery staple';
 
 test('the doctor routes: admin only, the contract shape, a run on demand that answers at once', async (t) => {
-  const data = tempDataDir(t);
-  const setup = Store.open(data);
-  const zone = goodZone(setup);
-  setup.close();
+  const { data, zone } = goodZoneInNewFolder(t);
   const dns = await startDnsServer(t, zone);
   const blocked = await closedPort();
   const b = await startServices(t, { data, overrides: { 'dns-servers': dns.server, 'doctor-port25-probe': `127.0.0.1:${blocked}`, 'doctor-dnsbls': 'bl.example.net' }, doctor: { timings: { lookupMs: 1500, probeMs: 1500 } } });

@@ -4,7 +4,8 @@
 import type { ExecutionContext } from 'ava';
 import { createServer, type Server, type Socket } from 'node:net';
 import { domainRecords, ensureDomainKeys } from '../../services/dkim/index.ts';
-import type { Store } from '../../services/store/index.ts';
+import { Store } from '../../services/store/index.ts';
+import { tempDataDir } from '../helpers/data-dir.ts';
 import type { Zone } from '../helpers/dns-server.ts';
 
 export const hostname = 'mx.example.test';
@@ -33,6 +34,17 @@ export function goodZone(store: Store): Zone {
 }
 
 /** A TCP listener on 127.0.0.1 that accepts and closes: the port 25 probe's far end. */
+/** A fresh data folder whose domain and DKIM keys the zone publishes correctly (the services start on it later). */
+export function goodZoneInNewFolder(t: ExecutionContext): { data: string; zone: Zone } {
+  const data = tempDataDir(t);
+  const store = Store.open(data);
+  try {
+    return { data, zone: goodZone(store) };
+  } finally {
+    store.close();
+  }
+}
+
 export async function openPort(t: ExecutionContext, port = 0): Promise<{ port: number; accepted: () => number }> {
   let accepted = 0;
   const sockets = new Set<Socket>();

@@ -10,9 +10,8 @@ import { ledFor, stateOf, type StatusSnapshot } from '../../firmware/status.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';
 import { startServices } from '../helpers/services.ts';
 import { until } from '../hw/until.ts';
-import { closedPort, goodZone, openPort } from './helpers.ts';
+import { closedPort, goodZoneInNewFolder, openPort } from './helpers.ts';
 import { Store } from '../../services/store/index.ts';
-import { tempDataDir } from '../helpers/data-dir.ts';
 
 const timings = { lookupMs: 1500, probeMs: 1500 };
 
@@ -22,10 +21,7 @@ async function healthz(port: number): Promise<{ status: string; alarms: string[]
 }
 
 test('runs after its start delay, alarms on the second failure in a row, and the alarm reaches /healthz and the firmware verdict', async (t) => {
-  const data = tempDataDir(t);
-  const setup = Store.open(data);
-  const zone = goodZone(setup);
-  setup.close();
+  const { data, zone } = goodZoneInNewFolder(t);
   const dns = await startDnsServer(t, zone);
   const blocked = await closedPort();
   const box = await startServices(t, {
@@ -66,10 +62,7 @@ test('runs after its start delay, alarms on the second failure in a row, and the
 });
 
 test('runNow while a run is under way joins it; stop aborts a run in flight and records nothing', async (t) => {
-  const data = tempDataDir(t);
-  const setup = Store.open(data);
-  const zone = goodZone(setup);
-  setup.close();
+  const { data, zone } = goodZoneInNewFolder(t);
   zone['mx.example.test'] = { silent: true };
   const dns = await startDnsServer(t, zone);
   const box = await startServices(t, { data, overrides: { 'dns-servers': dns.server }, doctor: { timings: { lookupMs: 60_000, probeMs: 1000 } } });

@@ -21,3 +21,16 @@ export async function imapClient(t: ExecutionContext, port: number, user = 'alic
   });
   return client;
 }
+
+/** Whether a login over implicit TLS succeeds (the connection is closed either way). */
+export async function imapLoginWorks(port: number, user: string, pass: string): Promise<boolean> {
+  const client = new ImapFlow({ host: '127.0.0.1', port, secure: true, auth: { user, pass }, logger: false, tls: { rejectUnauthorized: false }, disableAutoIdle: true });
+  try {
+    await client.connect();
+    await client.logout();
+    return true;
+  } catch {
+    client.close();
+    return false;
+  }
+}

@@ -13,13 +13,13 @@ import test, { type ExecutionContext } from 'ava';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ImapFlow } from 'imapflow';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { domainRecords, ensureDomainKeys } from '../../services/dkim/index.ts';
 import { accessibilityProblems, horizontalOverflow, launchChromium, screenshot, screenshotDir } from '../helpers/browser.ts';
 import { runCli } from '../helpers/cli.ts';
 import { startDnsServer, type Zone } from '../helpers/dns-server.ts';
 import { startServices, testPassword, type TestServices } from '../helpers/services.ts';
+import { imapLoginWorks } from '../helpers/imap-client.ts';
 import { until } from '../hw/until.ts';
 
 const adminPassword = 'correct horse battery staple';
@@ -68,18 +68,6 @@ function field(page: Page, label: string) {
 
 async function heading(page: Page, text: string | RegExp): Promise<void> {
   await page.getByRole('heading', { level: 1, name: text }).waitFor();
-}
-
-async function imapLogin(port: number, user: string, pass: string): Promise<boolean> {
-  const client = new ImapFlow({ host: '127.0.0.1', port, secure: true, auth: { user, pass }, logger: false, tls: { rejectUnauthorized: false }, disableAutoIdle: true });
-  try {
-    await client.connect();
-    await client.logout();
-    return true;
-  } catch {
-    client.close();
-    return false;
-  }
 }
 
 test.serial('the wizard claimed by the setup code, a mailbox made on the admin page, its user changes the password, proven over IMAP', async (t) => {
@@ -149,7 +137,7 @@ test.serial('the wizard claimed by the setup code, a mailbox made on the admin p
   await card.waitFor();
   const annaPassword = (await card.locator('.secret').textContent())!;
   t.true(annaPassword.length >= 10, 'a generated password is shown once');
-  t.true(await imapLogin(box.ports.imaps!, 'anna@family.test', annaPassword), 'the card’s password works over IMAP');
+  t.true(await imapLoginWorks(box.ports.imaps!, 'anna@family.test', annaPassword), 'the card’s password works over IMAP');
   const qr = card.getByRole('img', { name: /QR code with the server settings for anna@family.test/ });
   t.regex((await qr.getAttribute('src'))!, /^data:image\/png;base64,/);
   t.regex(await card.textContent() ?? '', new RegExp(`${hostname}.*${box.ports.imaps}`));
@@ -243,8 +231,8 @@ test.serial('the wizard claimed by the setup code, a mailbox made on the admin p
   await page.getByText(/Your password is changed/).waitFor();
   await look(t, page, 'me');
 
-  t.true(await imapLogin(box.ports.imaps!, 'ben@family.test', newPassword), 'the new password works over IMAP');
-  t.false(await imapLogin(box.ports.imaps!, 'ben@family.test', testPassword), 'the old password no longer does');
+  t.true(await imapLoginWorks(box.ports.imaps!, 'ben@family.test', newPassword), 'the new password works over IMAP');
+  t.false(await imapLoginWorks(box.ports.imaps!, 'ben@family.test', testPassword), 'the old password no longer does');
   t.deepEqual(errors, [], 'no script errors and no CSP violations in the page');
 });
 

@@ -7,28 +7,14 @@
 import test from 'ava';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ImapFlow } from 'imapflow';
 import { checkNewPassword } from '../../services/store/password-rule.ts';
 import { testPassword } from '../helpers/accounts.ts';
-import { imapClient } from '../helpers/imap-client.ts';
+import { imapClient, imapLoginWorks } from '../helpers/imap-client.ts';
 import { message, sendRaw } from '../helpers/smtp-client.ts';
 import { startPeer } from '../helpers/smtp-peer.ts';
 import { setUpWebBox } from '../helpers/web-box.ts';
 import { until } from '../hw/until.ts';
 import { fromAlice, submit } from '../queue/helpers.ts';
-
-/** Whether an IMAP login over implicit TLS succeeds. */
-async function imapLogin(port: number, user: string, pass: string): Promise<boolean> {
-  const client = new ImapFlow({ host: '127.0.0.1', port, secure: true, auth: { user, pass }, logger: false, tls: { rejectUnauthorized: false }, disableAutoIdle: true });
-  try {
-    await client.connect();
-    await client.logout();
-    return true;
-  } catch {
-    client.close();
-    return false;
-  }
-}
 
 test('a mailbox made over the API with a generated password logs in over IMAP; the answer holds the client settings once', async (t) => {
   const box = await setUpWebBox(t);
@@ -98,24 +84,24 @@ test('password reset, disable and enable, quota and name: IMAP and the web follo
   const reset = await admin.post('/api/admin/mailboxes/bob%40example.test/password', {});
   t.is(reset.status, 200, reset.text);
   const newPassword = reset.body.password as string;
-  t.false(await imapLogin(box.ports.imaps!, 'bob@example.test', testPassword), 'the old password no longer works');
-  t.true(await imapLogin(box.ports.imaps!, 'bob@example.test', newPassword));
+  t.false(await imapLoginWorks(box.ports.imaps!, 'bob@example.test', testPassword), 'the old password no longer works');
+  t.true(await imapLoginWorks(box.ports.imaps!, 'bob@example.test', newPassword));
   t.is((await bob.get('/api/me')).status, 401, 'a reset signs bob out of the web');
   const chosen = await admin.post('/api/admin/mailboxes/bob@example.test/password', { password: testPassword });
   t.deepEqual(chosen.body, {});
-  t.true(await imapLogin(box.ports.imaps!, 'bob@example.test', testPassword));
+  t.true(await imapLoginWorks(box.ports.imaps!, 'bob@example.test', testPassword));
 
   const alice = await box.signedIn('alice@example.test');
   const disabled = await admin.request('PATCH', '/api/admin/mailboxes/alice@example.test', { json: { enabled: false } });
   t.is(disabled.status, 200, disabled.text);
   t.false(disabled.body.mailbox.enabled);
-  t.false(await imapLogin(box.ports.imaps!, 'alice@example.test', testPassword), 'a disabled mailbox cannot log in over IMAP');
+  t.false(await imapLoginWorks(box.ports.imaps!, 'alice@example.test', testPassword), 'a disabled mailbox cannot log in over IMAP');
   t.is((await alice.get('/api/me')).status, 401, 'nor keep its web session');
   t.is((await box.browser().post('/api/session', { username: 'alice@example.test', password: testPassword })).status, 401);
   const refused = await sendRaw(box.ports.smtp!, 'sender@remote.test', ['alice@example.test'], message('to a disabled box', 'x'));
   t.is(refused.code, 550);
   await admin.request('PATCH', '/api/admin/mailboxes/alice@example.test', { json: { enabled: true } });
-  t.true(await imapLogin(box.ports.imaps!, 'alice@example.test', testPassword));
+  t.true(await imapLoginWorks(box.ports.imaps!, 'alice@example.test', testPassword));
 
   const changed = await admin.request('PATCH', '/api/admin/mailboxes/alice@example.test', { json: { quotaBytes: 2097152, displayName: 'Alice L.' } });
   t.like(changed.body.mailbox, { quotaBytes: 2097152, displayName: 'Alice L.' });
