@@ -135,11 +135,6 @@ export class Store {
     }
   }
 
-  /** True once there is a domain and a user: the setup is done. */
-  isSetUp(): boolean {
-    return this.db.prepare('SELECT EXISTS (SELECT 1 FROM domains) AND EXISTS (SELECT 1 FROM accounts) AS done').pluck().get() === 1;
-  }
-
   get isOpen(): boolean {
     return !this.closed;
   }
