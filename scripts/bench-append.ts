@@ -76,7 +76,7 @@ try {
     const theirs = msPerAppend(reference.host, reference.port, reference.user, reference.password, nodelay);
     rows.push([nodelay ? 'client TCP_NODELAY (storage path only)' : "imaplib as it is (Nagle on, CRLF apart)", ours, theirs]);
   }
-  console.log(`APPEND of a ${2}-KB message from python3 imaplib, ${count} in a row on one connection (ms per APPEND; target ≤ 3 ms)`);
+  console.log(`APPEND of a 2 KB message from python3 imaplib, ${count} in a row on one connection (ms per APPEND; target ≤ 3 ms)`);
   console.log('client                                     mailnest   dovecot   ratio');
   for (const [name, ours, theirs] of rows) console.log(`${name.padEnd(42)} ${fmt(ours).padStart(8)} ${fmt(theirs).padStart(9)} ${ratio(ours, theirs).padStart(7)}`);
 } finally {

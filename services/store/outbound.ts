@@ -139,6 +139,15 @@ export class OutboundTable {
     return rows.map(toRow);
   }
 
+  /** Of `ids`, those still queued and due at `now` (a row deleted or rescheduled meanwhile, by another process too, is not). */
+  stillDue(ids: readonly number[], now: number): Set<number> {
+    const rows = this.db
+      .prepare(`SELECT id FROM outbound WHERE id IN (SELECT value FROM json_each(?)) AND state = 'queued' AND next_attempt_at <= ?`)
+      .pluck()
+      .all(JSON.stringify(ids), now) as number[];
+    return new Set(rows);
+  }
+
   /** When the next row falls due, if any, leaving out the rows and the recipient domains named. */
   nextDue(options: { exceptIds?: readonly number[]; exceptDomains?: readonly string[] } = {}): number | undefined {
     return (
