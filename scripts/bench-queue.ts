@@ -28,7 +28,7 @@ function cli(args: string[], input = ''): string {
 
 async function startServe(smtpPort: number): Promise<ChildProcess> {
   const ports = Object.keys(standardPorts).flatMap((name) => ['--port', `${name}=${name === 'smtp' ? smtpPort : 0}`]);
-  const serve = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir=/tmp/prof-misc', new URL('../dist/mailnest.js', import.meta.url).pathname, 'serve', '--data', data, '--listen', '127.0.0.1', ...ports, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const serve = spawn(bin, ['serve', '--data', data, '--listen', '127.0.0.1', ...ports, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
   await waitForPort(smtpPort);
   return serve;
 }
