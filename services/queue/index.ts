@@ -454,7 +454,7 @@ export class QueueService implements Service {
           size: first.size - skip + prefix.length,
           message: () => Readable.from(withPrefix(prefix, path, skip)),
         },
-        { cache: this.sessions, destination: batch.key, limit: this.options.maxPerDestination ?? 2, active: () => this.perDestination.get(batch.key) ?? 0 },
+        { cache: this.sessions, destination: batch.key, limit: this.options.maxPerDestination ?? 2 },
       );
       if (result.connected === 'cut-off') return { cutOff: true, dotSent: result.dotSent };
       if (!result.connected) {

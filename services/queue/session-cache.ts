@@ -15,10 +15,11 @@
 //   found out before anything is sent (the message then goes on a new one).
 // - A connection carries at most `maxMessages` messages, is not reused more than
 //   `maxAgeMs` after it was opened, and waits here at most `idleMs`, then QUIT.
-// - Bounded: the caller parks only while its destination's connections in use
-//   plus those parked stay within its per-destination limit, and at most
-//   `maxIdle` connections wait here in all. A connection the peer closes while
-//   parked leaves at once.
+// - Bounded: the connections of a destination that carry a message now
+//   (`hold`) plus those parked never pass its per-destination limit: a
+//   connection is parked only within it, and a new one first closes parked
+//   ones beyond it (`makeRoom`); at most `maxIdle` connections wait here in
+//   all. A connection the peer closes while parked leaves at once.
 // - closeAll() (the queue's stop) sends QUIT to every parked connection and
 //   resolves when they are closed (cut off after `quitWaitMs`); nothing is parked
 //   after it began.
@@ -90,6 +91,8 @@ interface Parked {
 
 export class SessionCache {
   private readonly parked: Parked[] = [];
+  /** Connections carrying a message now (taken from here or just opened), until parked or closed. */
+  private readonly held = new Set<OpenSession>();
   private closing = false;
   /** Connections taken back from here, for logs and tests. */
   reused = 0;
@@ -108,6 +111,25 @@ export class SessionCache {
     return this.parked.filter((p) => p.session.destination === destination).length;
   }
 
+  /** Connections of `destination` open now: carrying a message, or parked here. */
+  openFor(destination: string): number {
+    let held = 0;
+    for (const session of this.held) if (session.destination === destination && !session.closed) held += 1;
+    return held + this.idleFor(destination);
+  }
+
+  /** A connection now carries a message (it counts against its destination until parked or closed). */
+  hold(session: OpenSession): void {
+    if (this.held.has(session)) return;
+    this.held.add(session);
+    void session.whenClosed().then(() => this.held.delete(session));
+  }
+
+  /** The connection is done with its message and was closed. */
+  release(session: OpenSession): void {
+    this.held.delete(session);
+  }
+
   /** A parked connection for `profile`, taken out of the cache; undefined when there is none still usable. */
   take(profile: string): OpenSession | undefined {
     for (let i = this.parked.length - 1; i >= 0; i--) {
@@ -120,18 +142,20 @@ export class SessionCache {
         continue;
       }
       this.reused += 1;
+      this.hold(entry.session);
       return entry.session;
     }
     return undefined;
   }
 
   /**
-   * Keeps the connection for the next message if the limits allow (`room`:
-   * whether its destination has a connection to spare); false when the caller
-   * must close it.
+   * Keeps the connection for the next message if the limits allow (`limit`:
+   * connections its destination may have open, this one included); false
+   * when the caller must close it.
    */
-  park(session: OpenSession, room: boolean): boolean {
-    if (this.closing || !room || session.closed) return false;
+  park(session: OpenSession, limit: number): boolean {
+    this.held.delete(session);
+    if (this.closing || session.closed || this.openFor(session.destination) + 1 > limit) return false;
     if (session.messages >= this.limits.maxMessages || Date.now() - session.openedAt >= this.limits.maxAgeMs) return false;
     if (this.parked.length >= this.maxIdle) this.evict(this.parked[0]!);
     const entry: Parked = {
@@ -145,10 +169,15 @@ export class SessionCache {
     return true;
   }
 
-  /** Closes parked connections of `destination` until at most `keep` are left (oldest first). */
-  trim(destination: string, keep: number): void {
+  /** Before a new connection to `destination`: closes parked ones (oldest first) so that the open ones, the new one included, stay within `limit`. */
+  makeRoom(destination: string, limit: number): void {
     const mine = this.parked.filter((p) => p.session.destination === destination);
-    for (const entry of mine.slice(0, Math.max(0, mine.length - keep))) this.evict(entry);
+    let excess = this.openFor(destination) + 1 - limit;
+    for (const entry of mine) {
+      if (excess <= 0) break;
+      this.evict(entry);
+      excess -= 1;
+    }
   }
 
   /** QUIT to every parked connection; resolves when all are closed. Nothing is parked from now on. */

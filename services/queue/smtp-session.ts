@@ -115,8 +115,6 @@ export interface SessionReuse {
   destination: string;
   /** Connections to the destination allowed open at once (maxPerDestination). */
   limit: number;
-  /** Attempts to the destination running now, this one included. */
-  active: () => number;
 }
 
 type CutOff = { connected: 'cut-off'; dotSent: boolean };
@@ -174,18 +172,44 @@ function guard(connection: SMTPConnection, options: SessionOptions) {
   };
 }
 
+/** nodemailer's internals for a command it has no pipelined form of (its reset() would clear the next envelope when the reply comes). */
+interface CommandQueue {
+  _supportedExtensions: string[];
+  _sendCommand(command: string): void;
+  _responseActions: ((reply: string) => void)[];
+}
+
+function supportsPipelining(connection: SMTPConnection): boolean {
+  return (connection as unknown as CommandQueue)._supportedExtensions?.includes('PIPELINING') === true;
+}
+
+/** Sends RSET without waiting; resolves with whether the reply was 2xx (false too when the connection ends first). */
+function pipelineReset(connection: SMTPConnection): Promise<boolean> {
+  const queue = connection as unknown as CommandQueue;
+  return new Promise<boolean>((resolve) => {
+    const onEnd = () => resolve(false);
+    connection.once('end', onEnd);
+    queue._responseActions.push((reply) => {
+      connection.removeListener('end', onEnd);
+      resolve(reply.charAt(0) === '2');
+    });
+    queue._sendCommand('RSET');
+  });
+}
+
 export async function runSession(target: SessionTarget, options: SessionOptions, transaction: Transaction, reuse?: SessionReuse): Promise<SessionResult> {
   const profile = profileOf(target, options);
   if (reuse) {
     for (let idle = reuse.cache.take(profile); idle; idle = reuse.cache.take(profile)) {
       const done = await transact(idle, options, transaction, true);
+      if (done === 'stale' || isCutOff(done)) reuse.cache.release(idle);
       if (done === 'stale') continue;
       if (isCutOff(done)) return done;
       conclude(idle, done.clean, options, reuse);
       return { connected: true, tls: idle.tls, outcomes: done.outcomes, reused: true };
     }
     // A new connection: parked ones of this destination make room, so that the open ones stay within its limit.
-    reuse.cache.trim(reuse.destination, Math.max(0, reuse.limit - reuse.active()));
+    reuse.cache.makeRoom(reuse.destination, reuse.limit);
   }
   const first = await runConnection(target, options, transaction, false, profile, reuse);
   if (first.connected !== 'tls-failed') return first;
@@ -200,12 +224,9 @@ export async function runSession(target: SessionTarget, options: SessionOptions,
 
 /** After a transaction: parked for the next message when it ended cleanly and the limits allow, else QUIT. */
 function conclude(session: OpenSession, clean: boolean, options: SessionOptions, reuse: SessionReuse | undefined): void {
-  if (session.closed) return;
   const stopping = options.stop?.aborted || options.abandon?.aborted;
-  if (clean && reuse && !stopping) {
-    const othersOpen = reuse.active() - 1 + reuse.cache.idleFor(reuse.destination);
-    if (reuse.cache.park(session, othersOpen < reuse.limit)) return;
-  }
+  if (clean && reuse && !stopping && reuse.cache.park(session, reuse.limit)) return;
+  reuse?.cache.release(session);
   session.quit();
 }
 
@@ -268,8 +289,10 @@ async function runConnection(target: SessionTarget, options: SessionOptions, tra
     if (!ready && !watch.cutOff) session.quit();
   }
   session.tls = connection.secure;
+  reuse?.cache.hold(session);
   const done = await transact(session, options, transaction, false);
   // A fresh connection is never 'stale': that needs an earlier message on it.
+  if (done === 'stale' || isCutOff(done)) reuse?.cache.release(session);
   if (done === 'stale') return { connected: false, error: 'the connection closed before the transaction' };
   if (isCutOff(done)) return done;
   conclude(session, done.clean, options, reuse);
@@ -287,15 +310,23 @@ async function transact(session: OpenSession, options: SessionOptions, transacti
   const watch = guard(connection, options);
   try {
     if (watch.cutOff) return { connected: 'cut-off', dotSent: false };
-    if (reused) {
+    // RFC 5321 §4.1.1.5: whatever the last transaction left is cleared, and the 250 shows the peer is still there.
+    // With PIPELINING, RSET leads the command group of the envelope (RFC 2920 §3.1); else its reply comes first.
+    let resetReply: Promise<boolean> | undefined;
+    const pipelined = reused && supportsPipelining(connection);
+    if (reused && !pipelined) {
       try {
-        // RFC 5321 §4.1.1.5: whatever the last transaction left is cleared, and the 250 shows the peer is still there.
         const reset = await watch.untilCut(new Promise<void>((resolve, reject) => connection.reset((error) => (error ? reject(error) : resolve()))));
         if (reset !== undefined) return reset;
       } catch {
         session.close();
         return 'stale';
       }
+    }
+    const socket = connection._socket;
+    if (pipelined && socket) {
+      socket.cork();
+      resetReply = pipelineReset(connection);
     }
     const message = transaction.message();
     message.once('end', () => {
@@ -320,11 +351,15 @@ async function transact(session: OpenSession, options: SessionOptions, transacti
             }),
           );
         });
+        // The RSET and the envelope leave in one segment.
+        if (pipelined && socket) socket.uncork();
       }),
     );
     if (isCutOff(outcomes)) return outcomes;
     session.messages += 1;
     const failed = failure as SmtpError | null;
+    // Its reply came before the MAIL's; a refused RSET leaves the outcome as the peer gave it, and the connection is not kept.
+    const resetOk = resetReply ? await resetReply : true;
     if (reused && failed && failed.responseCode === undefined && !watch.dotSent) {
       // The peer went away (its idle timeout) before it answered this transaction: nothing was taken.
       message.destroy();
@@ -332,9 +367,8 @@ async function transact(session: OpenSession, options: SessionOptions, transacti
       return 'stale';
     }
     // Back to the ordinary reply timeout for what follows on this connection (RSET, QUIT).
-    const socket = connection._socket;
     if (socket) socket.setTimeout(options.socketTimeoutMs);
-    return { outcomes, clean: failed === null };
+    return { outcomes, clean: failed === null && resetOk };
   } finally {
     watch.dispose();
   }
