@@ -48,7 +48,7 @@ export interface ServicesOptions {
   createLogger: (level: LogLevel) => Logger;
   version?: string;
   /** Outbound queue tuning (tests shorten the retry timings). */
-  queue?: Pick<QueueOptions, 'timings' | 'maxConnections' | 'maxPerDestination' | 'mxPort'>;
+  queue?: Pick<QueueOptions, 'timings' | 'maxConnections' | 'maxPerDestination' | 'mxPort' | 'reuse'>;
   /** Connection limits over the configured ones (tests hold loopback clients to the per-address limit). */
   connectionLimits?: Partial<ConnectionLimitSettings>;
   /** The doctor's first-run delay and deadlines (tests shorten them). */

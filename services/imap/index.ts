@@ -11,6 +11,7 @@ import { LimitedAccept } from '../core/limited-accept.ts';
 import { closeAll, listenAll } from '../core/listen.ts';
 import type { Logger } from '../core/log.ts';
 import type { Service, ServiceHealth, ServiceState } from '../core/service.ts';
+import { quickAck } from '../core/tcp-quickack.ts';
 import type { Store } from '../store/index.ts';
 import type { BodyAnalyzer } from '../store/receive.ts';
 import { StoreBackend, type ImapUser, type MailboxHandle } from './backend.ts';
@@ -70,6 +71,8 @@ export class ImapService implements Service {
       appendLimit: options.maxMessageBytes,
       // The supervisor's greeting probe comes from loopback (firmware/probes.ts).
       mayBeProbe: isLoopback,
+      // APPEND from clients that send the literal and its CRLF apart (../core/tcp-quickack.ts).
+      quickAck: (socket) => void quickAck(socket),
       logger: options.logger,
       ...(options.authFailureDelayMs !== undefined ? { authFailureDelayMs: options.authFailureDelayMs } : {}),
     });
