@@ -11,7 +11,7 @@ import { LimitedAccept } from '../core/limited-accept.ts';
 import { closeAll, listenAll } from '../core/listen.ts';
 import type { Logger } from '../core/log.ts';
 import type { Service, ServiceHealth, ServiceState } from '../core/service.ts';
-import { quickAck } from '../core/tcp-quickack.ts';
+import { quickAck, quickAckAvailable } from '../core/tcp-quickack.ts';
 import type { Store } from '../store/index.ts';
 import type { BodyAnalyzer } from '../store/receive.ts';
 import { StoreBackend, type ImapUser, type MailboxHandle } from './backend.ts';
@@ -80,6 +80,9 @@ export class ImapService implements Service {
 
   async start(): Promise<void> {
     this.state = 'starting';
+    if (process.platform === 'linux' && !quickAckAvailable()) {
+      this.options.logger.warn('the sockopt addon did not load: an APPEND from a client that sends the literal and its CRLF apart waits 40 ms for the delayed ACK');
+    }
     try {
       const plain = await listenAll(() => createServer((socket) => this.acceptor.accept(socket, false)), this.options.addresses, this.options.port, this.options.logger, 'imap');
       this.servers.push(...plain.servers);
