@@ -17,6 +17,7 @@
 // - The library sees store failures as BackendError kinds; anything else
 //   becomes NO [SERVERBUG] in the library and is logged there.
 
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline, Transform } from 'node:stream';
 import {
@@ -52,6 +53,34 @@ import { receiveMessage, type BodyAnalyzer } from '../store/receive.ts';
 
 /** Sections up to this size are read in one go rather than streamed. */
 const smallSection = 256 * 1024;
+
+/**
+ * Ranges up to this size are read synchronously. An asynchronous read is three
+ * trips through libuv's thread pool (open, read, close), and that pool is the
+ * one deliveries fsync their files in: a FETCH queued behind fsyncs waited
+ * longer than the read takes. A short read of a file the page cache holds takes
+ * microseconds; a cold one on an SD card blocks for about a millisecond, as
+ * Dovecot's reads do.
+ */
+const syncReadLimit = 64 * 1024;
+
+/** [start, end) of a file in one synchronous read; undefined when the file is gone (collected after an expunge). */
+function readSmall(file: string, start: number, end: number): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const bytes = Buffer.allocUnsafe(end - start);
+    const read = readSync(fd, bytes, 0, bytes.length, start);
+    if (read < bytes.length) bytes.fill(0, read);
+    return bytes;
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** What a message whose body is already gone (expunged and collected) looks like: empty, not an error. */
 const vanishedStructure: MessageStructure = { v: 1, size: 0, root: { header: 0, body: 0, end: 0, lines: 0 } };
@@ -239,8 +268,8 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
   *fetch(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, uids: UidSet, options: FetchOptions): Iterable<FetchedMessage> {
     this.mailbox(handle);
     // Structure and kept header come with the rows when anything will need them.
-    const withBody = Boolean(options.want.envelope || options.want.bodyStructure || options.want.sections);
-    for (const record of this.mail.messages.records(handle.id, uids, options.changedSince, withBody)) yield this.fetched(record);
+    const body = options.want.sections ? 'header' : options.want.envelope || options.want.bodyStructure ? 'structure' : 'none';
+    for (const record of this.mail.messages.records(handle.id, uids, options.changedSince, body)) yield this.fetched(record);
   }
 
   private fetched(record: MessageRecord): FetchedMessage {
@@ -267,6 +296,7 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
   private async readRange(record: MessageRecord, start: number, end: number): Promise<Buffer | undefined> {
     const kept = record.header;
     if (kept && end <= kept.length) return kept.subarray(start, end);
+    if (end - start <= syncReadLimit) return readSmall(this.mail.files.absolute(record.file), start, end);
     const handle = await open(this.mail.files.absolute(record.file), 'r').catch(() => undefined);
     if (!handle) return undefined;
     const bytes = Buffer.allocUnsafe(end - start);

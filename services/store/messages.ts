@@ -38,7 +38,7 @@ export interface MessageRecord {
   size: number;
   bodyId: number;
   file: string;
-  /** The stored structure (JSON), when asked for (`withBody`). */
+  /** The stored structure (JSON), when asked for (`records(..., body)`). */
   structure?: string;
   /** The raw header block kept in the row (migration 9), when asked for and kept; otherwise null or absent. */
   header?: Buffer | null;
@@ -76,7 +76,6 @@ interface RecordRow {
 
 const pageSize = 500;
 const recordColumns = 'm.id, m.uid, m.modseq, m.flags, m.keywords, m.internal_date, m.size, m.body_id, b.file';
-const bodyColumns = `${recordColumns}, b.structure, b.header`;
 
 function toRecord(row: RecordRow): MessageRecord {
   const record: MessageRecord = { id: row.id, uid: row.uid, modseq: row.modseq, flags: row.flags, keywords: row.keywords, internalDate: row.internal_date, size: row.size, bodyId: row.body_id, file: row.file };
@@ -141,17 +140,23 @@ export class FlagChangeList implements Iterable<FlagChange> {
   }
 }
 
+/** What `records` joins from the body row: nothing, the structure, or the structure and the kept header. */
+export type BodyColumns = 'none' | 'structure' | 'header';
+
 export class MessageTable {
-  private readonly byRange: Statement;
-  private readonly byRangeChanged: Statement;
-  private readonly byRangeBody: Statement;
-  private readonly byRangeChangedBody: Statement;
+  /** [changedSince?][columns] → statement. */
+  private readonly byRange: Record<'all' | 'changed', Record<BodyColumns, Statement>>;
 
   constructor(private readonly db: Database) {
-    this.byRange = db.prepare(`SELECT ${recordColumns} FROM messages m JOIN bodies b ON b.id = m.body_id WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid LIMIT ?`);
-    this.byRangeChanged = db.prepare(`SELECT ${recordColumns} FROM messages m JOIN bodies b ON b.id = m.body_id WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? AND m.modseq > ? ORDER BY m.uid LIMIT ?`);
-    this.byRangeBody = db.prepare(`SELECT ${bodyColumns} FROM messages m JOIN bodies b ON b.id = m.body_id WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid LIMIT ?`);
-    this.byRangeChangedBody = db.prepare(`SELECT ${bodyColumns} FROM messages m JOIN bodies b ON b.id = m.body_id WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? AND m.modseq > ? ORDER BY m.uid LIMIT ?`);
+    const columns: Record<BodyColumns, string> = { none: recordColumns, structure: `${recordColumns}, b.structure, NULL AS header`, header: `${recordColumns}, b.structure, b.header` };
+    const make = (changed: boolean) =>
+      Object.fromEntries(
+        (Object.keys(columns) as BodyColumns[]).map((key) => [
+          key,
+          db.prepare(`SELECT ${columns[key]} FROM messages m JOIN bodies b ON b.id = m.body_id WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ?${changed ? ' AND m.modseq > ?' : ''} ORDER BY m.uid LIMIT ?`),
+        ]),
+      ) as Record<BodyColumns, Statement>;
+    this.byRange = { all: make(false), changed: make(true) };
   }
 
   /** Reserves `count` UIDs and one new MODSEQ; adjusts the counters by the given deltas. */
@@ -197,11 +202,12 @@ export class MessageTable {
    * Messages of the ranges that exist, ascending by UID, read a page at a time:
    * the one SQLite connection is shared by every session, so no statement may
    * stay open while the caller does asynchronous work between items. With
-   * `withBody`, each record also carries the body's structure and kept header
-   * (one join instead of a query per message).
+   * `body`, each record also carries the body's structure (and kept header):
+   * one join instead of a query per message, and the header's octets only
+   * when a section will be read.
    */
-  *records(mailboxId: number, ranges: UidRanges, changedSince?: number, withBody = false): Generator<MessageRecord> {
-    const plain = changedSince === undefined ? (withBody ? this.byRangeBody : this.byRange) : withBody ? this.byRangeChangedBody : this.byRangeChanged;
+  *records(mailboxId: number, ranges: UidRanges, changedSince?: number, body: BodyColumns = 'none'): Generator<MessageRecord> {
+    const plain = this.byRange[changedSince === undefined ? 'all' : 'changed'][body];
     for (const [start, end] of ranges) {
       let from = start;
       while (from <= end) {
