@@ -140,6 +140,13 @@ export class FlagChangeList implements Iterable<FlagChange> {
   }
 }
 
+/** The ranges cut to UIDs below `uidNext`. */
+function belowUid(ranges: UidRanges, uidNext: number): UidRanges {
+  const cut: [number, number][] = [];
+  for (const [start, end] of ranges) if (start < uidNext) cut.push([start, Math.min(end, uidNext - 1)]);
+  return cut;
+}
+
 /** What `records` joins from the body row: nothing, the structure, or the structure and the kept header. */
 export type BodyColumns = 'none' | 'structure' | 'header';
 
@@ -306,6 +313,9 @@ export class MessageTable {
    */
   copy(source: Mailbox, ranges: UidRanges, destination: Mailbox, accountAddress: string, move: boolean): { source: number[]; destination: number[]; expungeModseq?: number; modseq?: number } {
     if (destination.noselect) throw new MailError('noselect', `${destination.name} only holds other mailboxes and cannot hold messages`);
+    // Only the messages there before this copy: a COPY/MOVE into the same mailbox must
+    // not pick up (or, for MOVE, expunge) the rows it is adding above UIDNEXT.
+    ranges = belowUid(ranges, source.uidNext);
     const tally = this.tally(source.id, ranges, false);
     if (tally.count === 0) return { source: [], destination: [] };
     if (!move || source.accountId !== destination.accountId) this.checkQuota(destination.accountId, accountAddress, tally.bytes);

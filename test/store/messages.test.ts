@@ -129,3 +129,15 @@ test('an expunged body stays readable for a grace period before its file is remo
   t.is(await store.mail.collectGarbage({ graceMs: 0 }), 1, 'once the grace is over: removed');
   t.false((await import('node:fs')).existsSync(store.mail.files.absolute(file)));
 });
+
+test('COPY and MOVE into the same mailbox take only the messages that were there, as set-based SQL', async (t) => {
+  const { store, alice, inbox } = await setup(t, 3);
+  const copied = store.mail.copy(inbox(), [[1, 2], [3, 0xffffffff]], 'INBOX', alice, false);
+  t.deepEqual([copied.source, copied.destination], [[1, 2, 3], [4, 5, 6]]);
+  t.is(inbox().messages, 6);
+  const moved = store.mail.copy(inbox(), [[1, 0xffffffff]], 'INBOX', alice, true);
+  t.deepEqual([moved.source, moved.destination], [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]]);
+  t.deepEqual(store.mail.listMessages(inbox().id).map((m) => m.uid), [7, 8, 9, 10, 11, 12], 'the moved copies stay');
+  t.deepEqual([inbox().messages, inbox().unseen], [6, 6]);
+  t.is(store.db.prepare('SELECT sum(refs) FROM bodies').pluck().get(), 6, 'each row holds one reference');
+});
