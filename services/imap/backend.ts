@@ -45,7 +45,7 @@ import {
 import { uidSetFromSorted } from 'node-imap-server-lite';
 import type { Logger } from '../core/log.ts';
 import { bodyStructureToImap, envelopeToImap, partialRange, replaceNul, resolveSection, type MessageStructure } from '../mime/index.ts';
-import { deletedBit, flagNames } from '../store/flags.ts';
+import { flagNames } from '../store/flags.ts';
 import type { Account, Mailbox, MessageRecord, Store } from '../store/index.ts';
 import { MailError } from '../store/index.ts';
 import { MailboxNameError } from '../store/mailbox-names.ts';
@@ -207,9 +207,7 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
 
   /** STATUS DELETED-STORAGE (RFC 9208 §4.1.4): the octets EXPUNGE would free, the RFC822.SIZE of each \Deleted message. */
   private deletedOctets(mailboxId: number): number {
-    let octets = 0;
-    for (const record of this.mail.messages.records(mailboxId, [[1, 0xffffffff]])) if (record.flags & deletedBit) octets += record.size;
-    return octets;
+    return this.mail.messages.deletedBytes(mailboxId);
   }
 
   async openMailbox(ctx: SessionContext<ImapUser>, name: string, options: { readOnly: boolean }): Promise<OpenedMailbox<MailboxHandle>> {

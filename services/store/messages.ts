@@ -21,7 +21,7 @@
 //   vanished" (RFC 7162 §3.2.5.2, §3.2.6).
 
 import type { Database, Statement } from 'better-sqlite3';
-import { applyFlags, deletedBit, keywordList, keywordsText, parseFlags, seenBit, type FlagSet } from './flags.ts';
+import { applyFlags, keywordList, keywordsText, parseFlags, seenBit, type FlagSet } from './flags.ts';
 import { MailError } from './mail-errors.ts';
 import type { Mailbox } from './mailboxes.ts';
 
@@ -280,6 +280,11 @@ export class MessageTable {
     if (unseenDelta) this.db.prepare('UPDATE mailboxes SET unseen = unseen - ? WHERE id = ?').run(unseenDelta, mailbox.id);
     this.rememberKeywords(mailbox.id, change.keywords);
     return results;
+  }
+
+  /** Octets of the \Deleted messages (STATUS DELETED-STORAGE), from the partial index messages_deleted. */
+  deletedBytes(mailboxId: number): number {
+    return this.tally(mailboxId, [[1, 0xffffffff]], true).bytes;
   }
 
   /** Count, octets and unseen count of the messages in `ranges` (only \Deleted ones with `deletedOnly`). */
