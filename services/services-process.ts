@@ -99,6 +99,7 @@ export class ServicesProcess {
   private lock: DataLock | undefined;
   private storage: StorageStateWatcher | undefined;
   private garbageTimer: NodeJS.Timeout | undefined;
+  private tombstoneTimer: NodeJS.Timeout | undefined;
   /** Sends what is queued for other servers; started first, stopped last among the services. */
   queue: QueueService | undefined;
   /** The home-line doctor: its findings for the admin page, its alarms for /healthz. */
@@ -272,6 +273,18 @@ export class ServicesProcess {
       this.store.mail.collectGarbage().catch((error: unknown) => this.logger.warn('garbage collection failed', { error }));
     }, 60_000);
     this.garbageTimer.unref();
+    // Old expunge tombstones go (the newest 20,000 per mailbox stay); QRESYNC from before them still answers correctly.
+    const prune = () => {
+      try {
+        const pruned = this.store.mail.pruneTombstones();
+        if (pruned) this.logger.info('pruned old expunge tombstones', { pruned });
+      } catch (error) {
+        this.logger.warn('pruning tombstones failed', { error });
+      }
+    };
+    prune();
+    this.tombstoneTimer = setInterval(prune, 60 * 60_000);
+    this.tombstoneTimer.unref();
     const storage = new StorageStateWatcher(this.store.paths.root, (state) => {
       this.logger.warn('storage state changed', { ...state });
       // The queue holds its attempts while the disk is read-only; it resumes as soon as it is not.
@@ -475,6 +488,7 @@ export class ServicesProcess {
       this.logger.info('stopping');
       await this.stopServices(false);
       clearInterval(this.garbageTimer);
+      clearInterval(this.tombstoneTimer);
       this.storage?.close();
       removeRunConfig(this.store.paths.root);
       this.store.close();

@@ -19,11 +19,15 @@ import type { MailChangeKind, MailEvents } from './mail-events.ts';
 import { normalizeMailboxName, type SpecialUse } from './mailbox-names.ts';
 import { MailboxTable, type Mailbox } from './mailboxes.ts';
 import { MessageTable, type UidRanges } from './messages.ts';
+import { relaxed } from './statements.ts';
 import type { OutboundOrigin } from './outbound.ts';
 
 export { MailError } from './mail-errors.ts';
 export type { Mailbox, MailboxStatus, OpenedMailbox } from './mailboxes.ts';
 export type { ChangeEntry, FlagChange, MessageRecord, UidRanges } from './messages.ts';
+
+/** Tombstones kept per mailbox: a client this many expunges behind resynchronises in full (QRESYNC still answers correctly). */
+export const tombstonesKept = 20_000;
 
 /** How long an expunged message's body stays readable for sessions not yet told of the expunge. */
 export const expungedBodyGraceMs = 10 * 60 * 1000;
@@ -36,6 +40,8 @@ export interface MessageSummary {
   from: string;
   sentAt: number | null;
   messageId: string | null;
+  /** The raw octets of the message's own header, blank line included, when short enough to keep in the row (migration 9). */
+  header?: Uint8Array;
 }
 
 /** A durable body file and what was learnt while writing it. */
@@ -198,33 +204,32 @@ export class MailStore {
   private insertBody(body: ReceivedBody, refs: number): number {
     const { summary } = body;
     return this.db
-      .prepare('INSERT INTO bodies (file, size, structure, sent_at, subject, from_text, message_id, refs) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id')
+      .prepare('INSERT INTO bodies (file, size, structure, sent_at, subject, from_text, message_id, refs, header) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id')
       .pluck()
-      .get(body.file.file, body.file.size, JSON.stringify(body.structure), summary.sentAt, summary.subject, summary.from, summary.messageId, refs) as number;
+      .get(body.file.file, body.file.size, JSON.stringify(body.structure), summary.sentAt, summary.subject, summary.from, summary.messageId, refs, summary.header ?? null) as number;
   }
 
   // ---- changes to messages ----
 
   setFlags(mailbox: Mailbox, ranges: UidRanges, operation: 'add' | 'remove' | 'replace', flags: readonly string[], unchangedSince?: number) {
-    const results = this.db.transaction(() => this.messages.setFlags(mailbox, ranges, operation, flags, unchangedSince)).immediate();
-    const modseq = results.find((r) => r.status === 'updated')?.modseq;
-    this.announce(mailbox, modseq, 'flags');
+    const results = relaxed(this.db, () => this.messages.setFlags(mailbox, ranges, operation, flags, unchangedSince));
+    this.announce(mailbox, results.modseq, 'flags');
     return results;
   }
 
   copy(source: Mailbox, ranges: UidRanges, destinationName: string, account: Account, move: boolean) {
-    const done = this.db.transaction(() => {
+    const done = relaxed(this.db, () => {
       const destination = this.mailboxes.find(account.id, destinationName);
       if (!destination) throw new MailError('nonexistent', `there is no mailbox ${destinationName}`);
       return { destination, result: this.messages.copy(this.mailboxes.byId(source.id) ?? source, ranges, destination, account.address, move) };
-    }).immediate();
+    });
     this.announce(done.destination, done.result.modseq, 'append');
     this.announce(source, done.result.expungeModseq, 'expunge');
     return { uidValidity: done.destination.uidValidity, ...done.result };
   }
 
   expunge(mailbox: Mailbox, ranges?: UidRanges): number[] {
-    const result = this.db.transaction(() => this.messages.expunge(mailbox, ranges)).immediate();
+    const result = relaxed(this.db, () => this.messages.expunge(mailbox, ranges));
     this.announce(mailbox, result.modseq, 'expunge');
     return result.uids;
   }
@@ -235,12 +240,11 @@ export class MailStore {
    * sessions see them go). UIDs that no longer exist are skipped.
    */
   applyMaildropChanges(mailbox: Mailbox, retrieved: UidRanges, deleted: UidRanges): { expunged: number[] } {
-    const done = this.db.transaction(() => {
-      const flagged = retrieved.length ? this.messages.setFlags(mailbox, retrieved, 'add', ['\\Seen']) : [];
-      const records = deleted.length ? this.messages.recordList(mailbox.id, deleted) : [];
-      const expungeModseq = records.length ? this.messages.remove(mailbox, records) : undefined;
-      return { flagModseq: flagged.find((r) => r.status === 'updated')?.modseq, expungeModseq, expunged: records.map((r) => r.uid) };
-    }).immediate();
+    const done = relaxed(this.db, () => {
+      const flagModseq = retrieved.length ? this.messages.setFlags(mailbox, retrieved, 'add', ['\\Seen']).modseq : undefined;
+      const removed = deleted.length ? this.messages.removeRanges(mailbox, deleted, false) : { uids: [] };
+      return { flagModseq, expungeModseq: removed.modseq, expunged: removed.uids };
+    });
     this.announce(mailbox, done.flagModseq, 'flags');
     this.announce(mailbox, done.expungeModseq, 'expunge');
     return { expunged: done.expunged };
@@ -337,6 +341,16 @@ export class MailStore {
       removed += 1;
     }
     return removed;
+  }
+
+  /**
+   * Keeps at most `keep` tombstones per mailbox (the newest); older ones go,
+   * and the mailbox remembers up to which MODSEQ, so that QRESYNC from before
+   * it falls back to reporting every unknown UID as vanished (messages.ts).
+   * Bookkeeping only: relaxed commit.
+   */
+  pruneTombstones(keep: number = tombstonesKept): number {
+    return relaxed(this.db, () => this.messages.pruneTombstones(keep));
   }
 
   /** At start: drop unreferenced bodies, then files that no row names and leftovers in tmp/. */
