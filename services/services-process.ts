@@ -274,9 +274,11 @@ export class ServicesProcess {
     }, 60_000);
     this.garbageTimer.unref();
     // Old expunge tombstones go (the newest 20,000 per mailbox stay); QRESYNC from before them still answers correctly.
+    // Hourly, and each run only up to what the previous run saw: longer than any open session can stay behind (mail.ts).
+    const pruneRun = this.store.mail.tombstonePruner();
     const prune = () => {
       try {
-        const pruned = this.store.mail.pruneTombstones();
+        const pruned = pruneRun();
         if (pruned) this.logger.info('pruned old expunge tombstones', { pruned });
       } catch (error) {
         this.logger.warn('pruning tombstones failed', { error });

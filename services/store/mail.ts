@@ -347,10 +347,31 @@ export class MailStore {
    * Keeps at most `keep` tombstones per mailbox (the newest); older ones go,
    * and the mailbox remembers up to which MODSEQ, so that QRESYNC from before
    * it falls back to reporting every unknown UID as vanished (messages.ts).
+   * A session with the mailbox open learns of expunges only from tombstones
+   * (its change feed), so while sessions may be open, pass a `horizon` taken
+   * longer ago than a session can stay silent (tombstonePruner does).
    * Bookkeeping only: relaxed commit.
    */
-  pruneTombstones(keep: number = tombstonesKept): number {
-    return relaxed(this.db, () => this.messages.pruneTombstones(keep));
+  pruneTombstones(keep: number = tombstonesKept, horizon?: ReadonlyMap<number, number>): number {
+    return relaxed(this.db, () => this.messages.pruneTombstones(keep, horizon));
+  }
+
+  /**
+   * A pruning run to call on a timer of at least `sessionSilenceMs` while
+   * sessions are open: each run prunes only what was already there at the
+   * previous run (that run's HIGHESTMODSEQ of each mailbox), so a tombstone
+   * goes only after every session has had time to see it: a session that
+   * sends no command is logged out within the IMAP inactivity timeout
+   * (RFC 3501 §5.4: 30 minutes and a little), and IDLE reads the feed at once.
+   * The first run only takes the snapshot.
+   */
+  tombstonePruner(keep: number = tombstonesKept): () => number {
+    let horizon: Map<number, number> | undefined;
+    return () => {
+      const pruned = horizon ? this.pruneTombstones(keep, horizon) : 0;
+      horizon = this.messages.modseqSnapshot();
+      return pruned;
+    };
   }
 
   /** At start: drop unreferenced bodies, then files that no row names and leftovers in tmp/. */

@@ -427,6 +427,12 @@ export class MessageTable {
    * null when tombstones after `since` may have been pruned: the caller must
    * then treat every UID it knows of that is not in the mailbox as vanished.
    */
+  /** Each mailbox's HIGHESTMODSEQ now: a later pruneTombstones horizon. */
+  modseqSnapshot(): Map<number, number> {
+    const rows = this.db.prepare('SELECT id, highest_modseq FROM mailboxes').raw().all() as [number, number][];
+    return new Map(rows);
+  }
+
   expungedSince(mailboxId: number, since: number, ranges: UidRanges): number[] | null {
     const pruned = this.db.prepare('SELECT tombstones_pruned_modseq FROM mailboxes WHERE id = ?').pluck().get(mailboxId) as number | undefined;
     if (pruned !== undefined && since < pruned) return null;
@@ -439,15 +445,21 @@ export class MessageTable {
   /**
    * Drops the oldest tombstones of every mailbox that has more than `keep`,
    * and records per mailbox up to which MODSEQ they are gone. Returns how many
-   * went. Runs in the caller's transaction.
+   * went. With `horizon` (mailbox id → MODSEQ), none above a mailbox's horizon
+   * goes, and mailboxes without one keep all. Runs in the caller's transaction.
    */
-  pruneTombstones(keep: number): number {
+  pruneTombstones(keep: number, horizon?: ReadonlyMap<number, number>): number {
     const crowded = this.db.prepare('SELECT mailbox_id FROM expunged GROUP BY mailbox_id HAVING count(*) > ?').pluck().all(keep) as number[];
     let removed = 0;
     for (const mailboxId of crowded) {
       // The MODSEQ of the (keep+1)-th newest tombstone: it and every older one go.
-      const cutoff = this.db.prepare('SELECT modseq FROM expunged WHERE mailbox_id = ? ORDER BY modseq DESC, uid DESC LIMIT 1 OFFSET ?').pluck().get(mailboxId, keep) as number | undefined;
+      let cutoff = this.db.prepare('SELECT modseq FROM expunged WHERE mailbox_id = ? ORDER BY modseq DESC, uid DESC LIMIT 1 OFFSET ?').pluck().get(mailboxId, keep) as number | undefined;
       if (cutoff === undefined) continue;
+      if (horizon) {
+        const limit = horizon.get(mailboxId);
+        if (limit === undefined) continue;
+        cutoff = Math.min(cutoff, limit);
+      }
       removed += this.db.prepare('DELETE FROM expunged WHERE mailbox_id = ? AND modseq <= ?').run(mailboxId, cutoff).changes;
       this.db.prepare('UPDATE mailboxes SET tombstones_pruned_modseq = max(tombstones_pruned_modseq, ?) WHERE id = ?').run(cutoff, mailboxId);
     }

@@ -141,3 +141,21 @@ test('COPY and MOVE into the same mailbox take only the messages that were there
   t.deepEqual([inbox().messages, inbox().unseen], [6, 6]);
   t.is(store.db.prepare('SELECT sum(refs) FROM bodies').pluck().get(), 6, 'each row holds one reference');
 });
+
+test('the tombstone pruner removes only tombstones that were there at its previous run, so open sessions can still read them', async (t) => {
+  const { store, inbox } = await setup(t, 6);
+  const expungeUid = (uid: number) => {
+    store.mail.setFlags(inbox(), [[uid, uid]], 'add', ['\\Deleted']).toArray();
+    store.mail.expunge(inbox());
+  };
+  expungeUid(1);
+  expungeUid(2);
+  const prune = store.mail.tombstonePruner(0);
+  t.is(prune(), 0, 'the first run only takes the snapshot');
+  expungeUid(3);
+  const seenAtSecondRun = inbox().highestModseq;
+  t.is(prune(), 2, 'the second run takes the two tombstones older than the first run, not the newer one');
+  t.is(inbox().tombstonesPrunedModseq < seenAtSecondRun, true);
+  t.deepEqual(store.mail.messages.expungedSince(inbox().id, inbox().tombstonesPrunedModseq, all), [3], 'the newer tombstone is still there');
+  t.is(prune(), 1, 'the next run takes it');
+});
