@@ -127,7 +127,9 @@ export class GroupCommitter {
     }
     batch.forEach((unit, i) => {
       const outcome = outcomes[i];
-      if (failure !== undefined) unit.reject(failure);
+      // A unit rolled back to its savepoint was not committed, whatever the durable step did.
+      if (committed && outcome && !outcome.ok) unit.reject(outcome.error);
+      else if (failure !== undefined) unit.reject(failure);
       else if (outcome?.ok) unit.resolve(outcome.value);
       else unit.reject(outcome?.error);
     });
