@@ -13,10 +13,13 @@
 //
 // Invariants a reader must keep:
 // - No promise returned by `run` settles before the COMMIT returned and
-//   `durable()` resolved: the COMMIT runs under the connection's
-//   `synchronous=FULL`, so the WAL was synced before it returned; `durable` is
-//   an extra step after it (tests inject one to watch the order). A unit's
-//   result is never visible to a caller before it is on disk.
+//   `durable()` resolved: the COMMIT runs under `synchronous=FULL` (set for
+//   the batch if the connection was at a lower level, and put back after),
+//   so the WAL was synced before it returned; `durable` is an extra step
+//   after it (tests inject one to watch the order). A unit's result is never
+//   visible to a caller before it is on disk, and, as the sync happens inside
+//   the COMMIT on the event loop, no other code of the process (an IMAP
+//   session on the same connection) sees the rows before they are durable.
 // - A rejection with anything but NotDurableError means nothing of that unit
 //   was committed (its savepoint, or the whole transaction, was rolled back):
 //   the caller may remove the body file. NotDurableError means the COMMIT
@@ -106,20 +109,27 @@ export class GroupCommitter {
     let failure: unknown;
     let committed = false;
     try {
-      this.db
-        .transaction(() => {
-          for (const unit of batch) {
-            try {
-              outcomes.push({ ok: true, value: this.db.transaction(unit.work)() });
-            } catch (error) {
-              // SQLite rolled the whole transaction back (SQLITE_FULL, an I/O error): nothing of the batch can commit.
-              if (!this.db.inTransaction) throw error;
-              outcomes.push({ ok: false, error });
+      // The commit must sync the WAL whatever level other transactions on this connection use (flag changes may use NORMAL).
+      const level = this.db.pragma('synchronous', { simple: true }) as number;
+      if (level < 2) this.db.pragma('synchronous = FULL');
+      try {
+        this.db
+          .transaction(() => {
+            for (const unit of batch) {
+              try {
+                outcomes.push({ ok: true, value: this.db.transaction(unit.work)() });
+              } catch (error) {
+                // SQLite rolled the whole transaction back (SQLITE_FULL, an I/O error): nothing of the batch can commit.
+                if (!this.db.inTransaction) throw error;
+                outcomes.push({ ok: false, error });
+              }
             }
-          }
-        })
-        .immediate();
-      committed = true;
+          })
+          .immediate();
+        committed = true;
+      } finally {
+        if (level < 2) this.db.pragma(`synchronous = ${level}`);
+      }
       this.onBatch(batch.length);
       await this.durable();
     } catch (error) {

@@ -134,6 +134,27 @@ test('a failed durable step rejects the committed deliveries with NotDurableErro
   t.is(swept.orphansRemoved, 0, 'the refused delivery removed its own file');
 });
 
+test('a batch commits under synchronous=FULL even when the connection is at NORMAL, and the level is put back', async (t) => {
+  let during: unknown;
+  let after: unknown;
+  const { store, alice, body } = await setup(t);
+  const committer = new GroupCommitter(store.db, {
+    durable: async () => {
+      after = store.db.pragma('synchronous', { simple: true });
+    },
+  });
+  const mail = new MailStore(store.db, store.accounts, store.mail.files, new MailEvents(), committer);
+  store.db.pragma('synchronous = NORMAL');
+  const b = await body(1);
+  await committer.run(() => {
+    during = store.db.pragma('synchronous', { simple: true });
+  });
+  await mail.deliverGrouped(b, [{ account: alice }]);
+  t.is(during, 2, 'FULL while the batch commits');
+  t.is(after, 1, 'NORMAL again before the durable step');
+  t.is(store.db.pragma('synchronous', { simple: true }), 1);
+});
+
 test('a folder sync that was running when a rename finished never counts for it', async (t) => {
   const syncs: { dir: string; done: () => void }[] = [];
   const folders = new FolderSyncs((dir) => new Promise<void>((resolve) => syncs.push({ dir, done: resolve })));
