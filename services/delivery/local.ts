@@ -45,7 +45,7 @@ export class LocalDelivery {
     const copies = queued.map((recipient) => ({ sender: plan.sender, recipient, origin: forwarded.has(recipient) ? ('forward' as const) : plan.origin }));
     const result = await receiveMessage(this.store.mail.files, this.createAnalyzer(), source, options, {
       check,
-      commit: (body) => this.store.mail.deliver(body, this.targets(plan.accounts), Date.now(), copies),
+      commit: (body) => this.store.mail.deliverGrouped(body, this.targets(plan.accounts), Date.now(), copies),
     });
     if (!result.ok) return result;
     // Committed: from here on nothing may turn the delivery into a failure the sender would retry.

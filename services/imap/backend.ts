@@ -376,7 +376,7 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
     let received;
     try {
       received = await receiveMessage(this.mail.files, this.options.createAnalyzer(), message.content, { maxBytes: this.options.maxMessageBytes }, {
-        commit: (body) => this.mail.append(account, mailboxName, body, message.flags, (message.internalDate ?? new Date()).getTime()),
+        commit: (body) => this.mail.appendGrouped(account, mailboxName, body, message.flags, (message.internalDate ?? new Date()).getTime()),
       });
     } catch (error) {
       throw translate(error);

@@ -62,9 +62,9 @@ export class DeliveryReports {
       const result = await receiveMessage(store.mail.files, this.options.createAnalyzer(), Readable.from([message]), local ? { prefix: Buffer.from('Return-Path: <>\r\n') } : {}, {
         commit: (body) =>
           resolution.kind === 'remote'
-            ? store.mail.deliver(body, [], Date.now(), [{ sender: '', recipient: row.sender, origin: 'report' }])
+            ? store.mail.deliverGrouped(body, [], Date.now(), [{ sender: '', recipient: row.sender, origin: 'report' }])
             : // Postfix's way: a report to a local sender is delivered even over quota, or it would be retried forever.
-              store.mail.deliver(body, accounts.map((account) => ({ account, mailbox: 'INBOX', ignoreQuota: true }))),
+              store.mail.deliverGrouped(body, accounts.map((account) => ({ account, mailbox: 'INBOX', ignoreQuota: true }))),
       });
       if (!result.ok) throw new Error('the report is too large');
     } catch (error) {

@@ -16,6 +16,7 @@ import type { DeliveryResult, LocalDelivery } from '../delivery/local.ts';
 import { AddressError, QuotaExceededError, type Account, type ReceivedBody, type Resolution, type Store } from '../store/index.ts';
 import { SourceAbortedError } from '../store/receive.ts';
 import type { MessageStructure } from '../mime/index.ts';
+import { installPromptGreeting } from './greeting.ts';
 import { installEnhancedCodeOverride, smtpError, type SmtpReplyError } from './replies.ts';
 import { traceHeaders } from './trace.ts';
 
@@ -109,6 +110,7 @@ export class SmtpService implements Service {
     this.name = options.name;
     this.connectionLimits = new ConnectionLimits(options.connectionLimits ?? defaultConnectionLimits);
     installEnhancedCodeOverride();
+    installPromptGreeting();
   }
 
   async start(): Promise<void> {

@@ -9,6 +9,20 @@
 // A crash before 3 leaves a file in tmp/; a crash between 3 and 4 leaves a file
 // no row names. `sweep` removes both at start. A row is deleted before its file
 // is unlinked, so no committed row ever names a missing file.
+//
+// The layout: a name is 32 hex digits, and its first two name its folder (the
+// shard). The shard is not random per file: it changes every `filesPerShard`
+// files, so that deliveries running at the same time rename into the same
+// folder and share its fsync (`FolderSyncs`); over time the files still spread
+// over all 256 folders. The rest of the name is random (120 bits). Nothing
+// else depends on which shard a file is in: rows name `<shard>/<name>.eml`,
+// and `sweep` walks every folder.
+//
+// A folder sync covers every rename into that folder that finished before the
+// sync started (fsync of a directory makes its entries durable as they are
+// when it runs). So a file whose rename finished while a sync of its folder
+// was running waits for the next one, which starts when the running one ends
+// and serves everyone who arrived meanwhile; it never counts on the running one.
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -17,6 +31,8 @@ import { join } from 'node:path';
 import type { DataPaths } from './paths.ts';
 
 const batchBytes = 256 * 1024;
+/** Files in a row that go into one shard folder before another is chosen. */
+const filesPerShard = 64;
 
 export interface StoredFile {
   /** Path relative to messages/. */
@@ -26,6 +42,9 @@ export interface StoredFile {
 
 export class BodyFiles {
   private readonly knownDirs = new Set<string>();
+  private readonly folderSyncs = new FolderSyncs();
+  private shard = randomShard();
+  private shardFilesLeft = filesPerShard;
 
   constructor(private readonly paths: DataPaths) {
     mkdirSync(paths.messages, { recursive: true, mode: 0o700 });
@@ -37,7 +56,11 @@ export class BodyFiles {
   }
 
   async create(): Promise<BodyWriter> {
-    const name = randomBytes(16).toString('hex');
+    if (this.shardFilesLeft-- <= 0) {
+      this.shard = randomShard();
+      this.shardFilesLeft = filesPerShard - 1;
+    }
+    const name = this.shard + randomBytes(15).toString('hex');
     const tmpPath = join(this.paths.tmp, `${name}.tmp`);
     const handle = await open(tmpPath, 'wx', 0o600);
     return new BodyWriter(this, handle, tmpPath, name);
@@ -54,6 +77,11 @@ export class BodyFiles {
       await fsyncDir(this.paths.messages);
     }
     this.knownDirs.add(shard);
+  }
+
+  /** Makes every rename into messages/<shard> that finished before this call durable (one fsync shared by all who wait). */
+  syncShard(shard: string): Promise<void> {
+    return this.folderSyncs.sync(join(this.paths.messages, shard));
   }
 
   async remove(file: string): Promise<void> {
@@ -138,7 +166,7 @@ export class BodyWriter {
       await this.files.ensureShard(shard);
       const file = `${shard}/${this.name}.eml`;
       await rename(this.tmpPath, this.files.absolute(file));
-      await fsyncDir(join(this.files.absolute(shard)));
+      await this.files.syncShard(shard);
       return { file, size: this.written };
     } catch (error) {
       await this.abort();
@@ -154,6 +182,48 @@ export class BodyWriter {
       await this.handle.close().catch(() => {});
     }
     await unlink(this.tmpPath).catch(() => {});
+  }
+}
+
+function randomShard(): string {
+  return randomBytes(1).toString('hex');
+}
+
+/**
+ * Coalesced folder syncs: `sync(dir)` resolves once an fsync of `dir` that
+ * started after the call has finished. While one runs, every caller for that
+ * folder shares the next one, started when the running one ends.
+ */
+export class FolderSyncs {
+  private readonly folders = new Map<string, { running?: Promise<void>; next?: Promise<void> }>();
+  /** fsyncs started (tests count them). */
+  started = 0;
+
+  constructor(private readonly syncFolder: (dir: string) => Promise<void> = fsyncDir) {}
+
+  sync(dir: string): Promise<void> {
+    let state = this.folders.get(dir);
+    if (!state) this.folders.set(dir, (state = {}));
+    const folder = state;
+    if (!folder.running) return this.start(dir, folder);
+    // The running sync may have started before the caller's rename: wait for the next one.
+    folder.next ??= folder.running
+      .catch(() => {})
+      .then(() => {
+        folder.next = undefined;
+        return this.start(dir, folder);
+      });
+    return folder.next;
+  }
+
+  private start(dir: string, folder: { running?: Promise<void>; next?: Promise<void> }): Promise<void> {
+    this.started += 1;
+    const running = this.syncFolder(dir).finally(() => {
+      if (folder.running === running) folder.running = undefined;
+      if (!folder.running && !folder.next) this.folders.delete(dir);
+    });
+    folder.running = running;
+    return running;
   }
 }
 

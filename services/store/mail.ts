@@ -4,7 +4,9 @@
 //
 // Invariants a reader must keep:
 // - Each public method that changes mail is one IMMEDIATE transaction; events
-//   are emitted after it commits, never from inside it.
+//   are emitted after it commits, never from inside it. `deliverGrouped` and
+//   `appendGrouped` are a savepoint in the group committer's transaction
+//   (group-commit.ts) instead, and emit once that transaction is durable.
 // - A message row is committed only after its body file is durable; a body row
 //   is deleted (refs = 0) before its file is unlinked (collectGarbage).
 // - All-or-none: a delivery to several accounts commits every copy or none.
@@ -14,6 +16,7 @@ import { UserError } from '../core/errors.ts';
 import type { Account, AccountsTable } from './accounts.ts';
 import type { BodyFiles, StoredFile } from './body-files.ts';
 import { parseFlags } from './flags.ts';
+import { GroupCommitter } from './group-commit.ts';
 import { MailError } from './mail-errors.ts';
 import type { MailChangeKind, MailEvents } from './mail-events.ts';
 import { normalizeMailboxName, type SpecialUse } from './mailbox-names.ts';
@@ -111,6 +114,8 @@ export class MailStore {
     accounts: AccountsTable,
     readonly files: BodyFiles,
     readonly events: MailEvents,
+    /** Deliveries and APPENDs that share one transaction and one sync (group-commit.ts). */
+    readonly committer: GroupCommitter = new GroupCommitter(db),
   ) {
     this.mailboxes = new MailboxTable(db);
     this.messages = new MessageTable(db);
@@ -163,42 +168,71 @@ export class MailStore {
    * Throws QuotaExceededError (nothing stored) when a quota cannot hold it.
    */
   deliver(body: ReceivedBody, targets: DeliveryTarget[], internalDate: number = Date.now(), outbound: OutboundCopy[] = []): Delivered[] {
-    const delivered = this.db.transaction(() => {
-      const bodyId = this.insertBody(body, targets.length + outbound.length);
-      const now = Date.now();
-      for (const copy of outbound) {
-        this.db
-          .prepare('INSERT INTO outbound (body_id, sender, recipient, origin, state, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-          .run(bodyId, copy.sender, copy.recipient, copy.origin, 'queued', now, now);
-      }
-      return targets.map((target): Delivered => {
-        const account = target.account;
-        try {
-          if (!target.ignoreQuota) this.messages.checkQuota(account.id, account.address, body.file.size);
-        } catch (error) {
-          if (error instanceof MailError && error.kind === 'overquota') throw new QuotaExceededError(account.address, error.message);
-          throw error;
-        }
-        const wanted = target.mailbox ? this.mailboxes.find(account.id, target.mailbox) : undefined;
-        const mailbox = wanted && !wanted.noselect ? wanted : this.mailboxes.selectable(account.id, 'INBOX');
-        const { uid, modseq } = this.messages.insert(mailbox, bodyId, body.file.size, parseFlags(target.flags ?? []), internalDate);
-        return { accountId: account.id, mailboxId: mailbox.id, mailbox: mailbox.name, uid, modseq };
-      });
-    }).immediate();
-    for (const d of delivered) this.events.emit({ accountId: d.accountId, mailboxId: d.mailboxId, modseq: d.modseq, kind: 'append' });
+    const delivered = this.db.transaction(() => this.deliverRows(body, targets, internalDate, outbound)).immediate();
+    this.announceDelivered(delivered);
     return delivered;
+  }
+
+  /**
+   * `deliver` through the group committer (group-commit.ts): the rows go in
+   * the next shared transaction, in a savepoint of their own, and the promise
+   * resolves once that transaction is durable. Rejects with
+   * QuotaExceededError (nothing stored), any other error of its own (nothing
+   * stored), or NotDurableError (the rows may exist: the file must stay).
+   */
+  async deliverGrouped(body: ReceivedBody, targets: DeliveryTarget[], internalDate: number = Date.now(), outbound: OutboundCopy[] = []): Promise<Delivered[]> {
+    const delivered = await this.committer.run(() => this.deliverRows(body, targets, internalDate, outbound));
+    this.announceDelivered(delivered);
+    return delivered;
+  }
+
+  private announceDelivered(delivered: Delivered[]): void {
+    for (const d of delivered) this.events.emit({ accountId: d.accountId, mailboxId: d.mailboxId, modseq: d.modseq, kind: 'append' });
+  }
+
+  /** The rows of one delivery; runs inside a transaction or savepoint that the caller opened. */
+  private deliverRows(body: ReceivedBody, targets: DeliveryTarget[], internalDate: number, outbound: OutboundCopy[]): Delivered[] {
+    const bodyId = this.insertBody(body, targets.length + outbound.length);
+    const now = Date.now();
+    for (const copy of outbound) {
+      this.db
+        .prepare('INSERT INTO outbound (body_id, sender, recipient, origin, state, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(bodyId, copy.sender, copy.recipient, copy.origin, 'queued', now, now);
+    }
+    return targets.map((target): Delivered => {
+      const account = target.account;
+      try {
+        if (!target.ignoreQuota) this.messages.checkQuota(account.id, account.address, body.file.size);
+      } catch (error) {
+        if (error instanceof MailError && error.kind === 'overquota') throw new QuotaExceededError(account.address, error.message);
+        throw error;
+      }
+      const wanted = target.mailbox ? this.mailboxes.find(account.id, target.mailbox) : undefined;
+      const mailbox = wanted && !wanted.noselect ? wanted : this.mailboxes.selectable(account.id, 'INBOX');
+      const { uid, modseq } = this.messages.insert(mailbox, bodyId, body.file.size, parseFlags(target.flags ?? []), internalDate);
+      return { accountId: account.id, mailboxId: mailbox.id, mailbox: mailbox.name, uid, modseq };
+    });
   }
 
   /** IMAP APPEND: into the named mailbox only (no fallback); `nonexistent`, `noselect`, `overquota` are MailErrors. */
   append(account: Account, mailboxName: string, body: ReceivedBody, flags: readonly string[], internalDate: number): { mailbox: Mailbox; uid: number; modseq: number } {
-    const result = this.db.transaction(() => {
-      const mailbox = this.mailboxes.selectable(account.id, mailboxName);
-      this.messages.checkQuota(account.id, account.address, body.file.size);
-      const bodyId = this.insertBody(body, 1);
-      return { mailbox, ...this.messages.insert(mailbox, bodyId, body.file.size, parseFlags(flags), internalDate) };
-    }).immediate();
+    const result = this.db.transaction(() => this.appendRow(account, mailboxName, body, flags, internalDate)).immediate();
     this.announce(result.mailbox, result.modseq, 'append');
     return result;
+  }
+
+  /** `append` through the group committer; rejects as `deliverGrouped` does. */
+  async appendGrouped(account: Account, mailboxName: string, body: ReceivedBody, flags: readonly string[], internalDate: number): Promise<{ mailbox: Mailbox; uid: number; modseq: number }> {
+    const result = await this.committer.run(() => this.appendRow(account, mailboxName, body, flags, internalDate));
+    this.announce(result.mailbox, result.modseq, 'append');
+    return result;
+  }
+
+  private appendRow(account: Account, mailboxName: string, body: ReceivedBody, flags: readonly string[], internalDate: number): { mailbox: Mailbox; uid: number; modseq: number } {
+    const mailbox = this.mailboxes.selectable(account.id, mailboxName);
+    this.messages.checkQuota(account.id, account.address, body.file.size);
+    const bodyId = this.insertBody(body, 1);
+    return { mailbox, ...this.messages.insert(mailbox, bodyId, body.file.size, parseFlags(flags), internalDate) };
   }
 
   private insertBody(body: ReceivedBody, refs: number): number {

@@ -7,18 +7,22 @@
 // `receiveMessage` is the one path from arriving octets to a committed row,
 // for SMTP DATA, IMAP APPEND and the reports the queue writes:
 //
-//   receive (durable file) → check (may refuse) → commit (one transaction)
+//   receive (durable file) → check (may refuse) → commit (one transaction,
+//   usually a savepoint of the group committer's, group-commit.ts)
 //
 // Invariants a reader must keep:
 // - Whatever happens before the commit returns (a source that errors because
 //   the client went away, a refusal, a failed transaction), the file is closed
-//   and removed before the error reaches the caller.
+//   and removed before the error reaches the caller. The one exception is
+//   NotDurableError (the COMMIT returned, its sync failed): a row may name the
+//   file, so it stays, and the start-up sweep removes it if no row does.
 // - Nothing runs after the commit inside the helper: once a row names the
 //   file, no code path here removes it. Work that follows a delivery (logging,
 //   waking the queue) belongs to the caller, after `receiveMessage` returned.
 
 import { LineEndNormalizer } from '../mime/line-ends.ts';
 import type { BodyFiles } from './body-files.ts';
+import { NotDurableError } from './group-commit.ts';
 import type { MessageSummary, ReceivedBody } from './mail.ts';
 
 export interface BodyAnalyzer {
@@ -115,8 +119,13 @@ export async function receiveBody(files: BodyFiles, analyzer: BodyAnalyzer, sour
 export interface CommitSteps<T> {
   /** Runs once the body is durable, before the commit: a throw refuses the message (the file goes). */
   check?: (body: ReceivedBody) => void | Promise<void>;
-  /** The one transaction that names the body (a store method). A throw means nothing was committed. */
-  commit: (body: ReceivedBody) => T;
+  /**
+   * The one transaction that names the body (a store method, or its grouped
+   * form that resolves once the group's transaction is durable). A throw or
+   * rejection means nothing was committed, except NotDurableError (the rows
+   * may exist, so the file stays).
+   */
+  commit: (body: ReceivedBody) => T | Promise<T>;
 }
 
 export type MessageResult<T> = { ok: true; body: ReceivedBody; committed: T } | { ok: false; reason: 'too-large'; bytes: number };
@@ -128,8 +137,10 @@ export async function receiveMessage<T>(files: BodyFiles, analyzer: BodyAnalyzer
   let committed: T;
   try {
     await steps.check?.(received.body);
-    committed = steps.commit(received.body);
+    committed = await steps.commit(received.body);
   } catch (error) {
+    // Committed but the sync failed: a row may name the file; if none does, the start-up sweep removes it.
+    if (error instanceof NotDurableError) throw error;
     // No row names the file. If even the unlink fails (a read-only disk), the start-up sweep removes it.
     await files.remove(received.body.file.file).catch(() => {});
     throw error;
