@@ -19,6 +19,7 @@ import type { MailChangeKind, MailEvents } from './mail-events.ts';
 import { normalizeMailboxName, type SpecialUse } from './mailbox-names.ts';
 import { MailboxTable, type Mailbox } from './mailboxes.ts';
 import { MessageTable, type UidRanges } from './messages.ts';
+import { indexNewBody, type SearchRecord } from './search-index.ts';
 import type { OutboundOrigin } from './outbound.ts';
 
 export { MailError } from './mail-errors.ts';
@@ -36,6 +37,8 @@ export interface MessageSummary {
   from: string;
   sentAt: number | null;
   messageId: string | null;
+  /** What the search index keeps of the message, made by the analyzer while it streamed in; absent when it was too large (left to the backfill). */
+  index?: SearchRecord;
 }
 
 /** A durable body file and what was learnt while writing it. */
@@ -197,10 +200,13 @@ export class MailStore {
 
   private insertBody(body: ReceivedBody, refs: number): number {
     const { summary } = body;
-    return this.db
+    const id = this.db
       .prepare('INSERT INTO bodies (file, size, structure, sent_at, subject, from_text, message_id, refs) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id')
       .pluck()
       .get(body.file.file, body.file.size, JSON.stringify(body.structure), summary.sentAt, summary.subject, summary.from, summary.messageId, refs) as number;
+    // The search index rows, in the same transaction (search-index.ts).
+    indexNewBody(this.db, id, summary.index);
+    return id;
   }
 
   // ---- changes to messages ----
