@@ -24,7 +24,7 @@
 //   keeps (computed by the library's sortKeys), so order and ties agree.
 
 import { readFile } from 'node:fs/promises';
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import { compareRows, uidSetFromSorted, uidSetIntersect, type SearchKey, type SearchQuery, type SearchResult, type SortCriterion, type SortRow, type UidSet } from 'node-imap-server-lite';
 import type { MessageStructure } from '../mime/index.ts';
 import type { BodyFiles } from '../store/body-files.ts';
@@ -215,11 +215,26 @@ const sortColumns: Record<string, [SortColumn, keyof BodySortKeys]> = {
   DATE: ['sort_date', 'date'],
 };
 
+/** Statements made once per distinct SQL text (a search's shape repeats: a client polls the same query). */
+const maxStatements = 200;
+
 export class IndexedSearch {
+  private readonly statements = new Map<string, Statement>();
+
   constructor(
     private readonly db: Database,
     private readonly files: BodyFiles,
   ) {}
+
+  private prepare(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      if (this.statements.size >= maxStatements) this.statements.delete(this.statements.keys().next().value!);
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
 
   async search(mailboxId: number, query: SearchQuery): Promise<SearchResult | undefined> {
     const scope = query.scope;
@@ -237,22 +252,20 @@ export class IndexedSearch {
     // Bodies the index does not hold are matched one by one below.
     let scanned: (MessageFacts & { file: string; structure: string })[] = [];
     if (compiled.content) {
-      scanned = this.db
-        .prepare(
+      scanned = this.prepare(
           `SELECT m.uid, m.modseq, m.flags, m.keywords, m.internal_date AS internalDate, m.size, b.file, b.structure
            FROM body_search s JOIN messages m ON m.body_id = s.body_id JOIN bodies b ON b.id = s.body_id
            WHERE (s.state = 0 OR s.state = 2) AND m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
-        )
-        .all(mailboxId, low, high) as typeof scanned;
+).all(mailboxId, low, high) as typeof scanned;
       scanned = scanned.filter((row) => inSet(scope, row.uid));
       if (scanned.length > maxScanned) return undefined;
     }
     const sql = `SELECT m.uid, m.modseq FROM messages m${compiled.content ? ' JOIN body_search s ON s.body_id = m.body_id' : ''}
       WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ?${compiled.content ? ' AND s.state = 1' : ''} AND ${compiled.where} ORDER BY m.uid`;
-    const rows = this.db
-      .prepare(sql)
+    const rows = this.prepare(sql)
       .raw()
       .all(mailboxId, low, high, ...compiled.params) as [number, number][];
+    if (scanned.length === 0 && !compiled.modseq) return { uids: uidSetIntersect(uidSetFromSorted(rows.map((row) => row[0])), scope) };
     const matched = new Map<number, number>();
     for (const [uid, modseq] of rows) matched.set(uid, modseq);
     for (const row of scanned) {
@@ -273,15 +286,14 @@ export class IndexedSearch {
     const scope = query.scope;
     if (scope.length === 0) return [];
     const columns = [...new Set(criteria.flatMap((c) => (sortColumns[c.key] ? [sortColumns[c.key]![0]] : [])))];
-    const rows = this.db
-      .prepare(
+    const rows = this.prepare(
         `SELECT m.uid, m.internal_date, m.size, m.body_id, s.state${columns.map((c) => `, s.${c}`).join('')}
          FROM messages m LEFT JOIN body_search s ON s.body_id = m.body_id
          WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
-      )
+    )
       .raw()
       .all(mailboxId, scope[0]![0], scope[scope.length - 1]![1]) as (number | string | null)[][];
-    const structureOf = this.db.prepare('SELECT structure FROM bodies WHERE id = ?').pluck();
+    const structureOf = this.prepare('SELECT structure FROM bodies WHERE id = ?');
     const sorted: SortRow[] = [];
     let range = 0;
     for (const row of rows) {
@@ -292,7 +304,7 @@ export class IndexedSearch {
       const internalDate = row[1] as number;
       // A pending body has no sort keys yet: they come from its structure, as the index would keep them.
       let fallback: BodySortKeys | undefined;
-      const keysOf = () => (fallback ??= bodySortKeys(JSON.parse((structureOf.get(row[3]) as string | undefined) ?? '{"root":{}}') as MessageStructure));
+      const keysOf = () => (fallback ??= bodySortKeys(JSON.parse((structureOf.pluck().get(row[3]) as string | undefined) ?? '{"root":{}}') as MessageStructure));
       const indexed = row[4] !== null && row[4] !== 0;
       const keys = criteria.map((criterion): string | number => {
         if (criterion.key === 'ARRIVAL') return internalDate;
