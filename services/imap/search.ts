@@ -260,12 +260,14 @@ export class IndexedSearch {
       scanned = scanned.filter((row) => inSet(scope, row.uid));
       if (scanned.length > maxScanned) return undefined;
     }
-    const sql = `SELECT m.uid, m.modseq FROM messages m${compiled.content ? ' JOIN body_search s ON s.body_id = m.body_id' : ''}
+    // MODSEQ only when it is needed: without it an index (messages_unseen) can cover the query.
+    const withModseq = compiled.modseq || scanned.length > 0;
+    const sql = `SELECT m.uid${withModseq ? ', m.modseq' : ''} FROM messages m${compiled.content ? ' JOIN body_search s ON s.body_id = m.body_id' : ''}
       WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ?${compiled.content ? ' AND s.state = 1' : ''} AND ${compiled.where} ORDER BY m.uid`;
     const rows = this.prepare(sql)
       .raw()
       .all(mailboxId, low, high, ...compiled.params) as [number, number][];
-    if (scanned.length === 0 && !compiled.modseq) return { uids: uidSetIntersect(uidSetFromSorted(rows.map((row) => row[0])), scope) };
+    if (!withModseq) return { uids: uidSetIntersect(uidSetFromSorted(rows.map((row) => row[0])), scope) };
     const matched = new Map<number, number>();
     for (const [uid, modseq] of rows) matched.set(uid, modseq);
     for (const row of scanned) {
@@ -286,9 +288,12 @@ export class IndexedSearch {
     const scope = query.scope;
     if (scope.length === 0) return [];
     const columns = [...new Set(criteria.flatMap((c) => (sortColumns[c.key] ? [sortColumns[c.key]![0]] : [])))];
+    // Where each criterion's key is in a row: ARRIVAL and SIZE from the message, the rest from the index.
+    const extract = criteria.map((criterion) => (criterion.key === 'ARRIVAL' ? -1 : criterion.key === 'SIZE' ? -2 : 5 + columns.indexOf(sortColumns[criterion.key]![0])));
+    const join = columns.length > 0;
     const rows = this.prepare(
-        `SELECT m.uid, m.internal_date, m.size, m.body_id, s.state${columns.map((c) => `, s.${c}`).join('')}
-         FROM messages m LEFT JOIN body_search s ON s.body_id = m.body_id
+      `SELECT m.uid, m.internal_date, m.size, m.body_id, ${join ? 's.state' : '1'}${columns.map((c) => `, s.${c}`).join('')}
+         FROM messages m${join ? ' LEFT JOIN body_search s ON s.body_id = m.body_id' : ''}
          WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
     )
       .raw()
@@ -302,18 +307,19 @@ export class IndexedSearch {
       if (range >= scope.length) break;
       if (uid < scope[range]![0]) continue;
       const internalDate = row[1] as number;
-      // A pending body has no sort keys yet: they come from its structure, as the index would keep them.
-      let fallback: BodySortKeys | undefined;
-      const keysOf = () => (fallback ??= bodySortKeys(JSON.parse((structureOf.pluck().get(row[3]) as string | undefined) ?? '{"root":{}}') as MessageStructure));
-      const indexed = row[4] !== null && row[4] !== 0;
-      const keys = criteria.map((criterion): string | number => {
-        if (criterion.key === 'ARRIVAL') return internalDate;
-        if (criterion.key === 'SIZE') return row[2] as number;
-        const [column, field] = sortColumns[criterion.key]!;
-        const value = indexed ? row[5 + columns.indexOf(column)] : keysOf()[field];
-        if (criterion.key === 'DATE') return (value as number | null) ?? internalDate;
-        return (value as string | null) ?? '';
-      });
+      if (row[4] === null || row[4] === 0) {
+        // A pending body has no sort keys yet: they come from its structure, as the index would keep them.
+        const keys = bodySortKeys(JSON.parse((structureOf.pluck().get(row[3]) as string | undefined) ?? '{"root":{}}') as MessageStructure);
+        for (const column of columns) row[5 + columns.indexOf(column)] = keys[Object.values(sortColumns).find(([c]) => c === column)![1]];
+      }
+      const keys: (string | number)[] = new Array(extract.length);
+      for (let i = 0; i < extract.length; i++) {
+        const at = extract[i]!;
+        if (at === -1) keys[i] = internalDate;
+        else if (at === -2) keys[i] = row[2] as number;
+        else if (criteria[i]!.key === 'DATE') keys[i] = (row[at] as number | null) ?? internalDate;
+        else keys[i] = (row[at] as string | null) ?? '';
+      }
       sorted.push({ uid, seq: uid, keys });
     }
     return sorted.sort(compareRows(criteria)).map((row) => row.uid);

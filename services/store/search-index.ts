@@ -113,6 +113,9 @@ export interface SearchRecord {
   sort: BodySortKeys;
 }
 
+/** The library's encoded hints (search/match.ts) as one case-insensitive pattern. */
+const hintPattern = new RegExp(encodedHints.map((hint) => hint.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'i');
+
 const keyCriteria: SortCriterion[] = ['SUBJECT', 'FROM', 'TO', 'CC', 'DISPLAYFROM', 'DISPLAYTO', 'DATE'].map((key) => ({ key: key as SortCriterion['key'], reverse: false }));
 
 /** RFC 5256 sort keys from the stored structure, as the library computes them from the ENVELOPE the backend serves. */
@@ -150,12 +153,13 @@ export function searchRecord(message: Buffer, structure: MessageStructure): Sear
     .map((field) => `${field.name}: ${field.value}`)
     .join('\n')
     .toLowerCase();
-  const rawLower = body.toString('latin1').toLowerCase();
-  const valuesLower = fields
-    .map((field) => field.value)
-    .join('\n')
-    .toLowerCase();
-  const plain = !encodedHints.some((hint) => rawLower.includes(hint) || valuesLower.includes(hint));
+  // The library lower-cases the raw body and looks for each hint in it; one
+  // case-insensitive pass over the Latin-1 text finds the same (no Latin-1
+  // letter folds to an ASCII one), without lower-casing a large attachment.
+  const rawText = body.toString('latin1');
+  const values = fields.map((field) => field.value).join('\n');
+  const plain = !hintPattern.test(rawText) && !hintPattern.test(values.toLowerCase());
+  const rawLower = plain ? rawText.toLowerCase() : '';
   const decoded = bodyText(fields, body).toLowerCase();
   return {
     headers,

@@ -52,7 +52,43 @@ const corpus: Sample[] = [
 // A message larger than what is indexed at delivery: pending until the backfill.
 const large = msg('From: big@example.com\nTo: alice@example.test\nSubject: large pineapple\nDate: Fri, 04 Dec 2026 12:00:00 +0000', 'x'.repeat(300 * 1024) + '\nthe end is a pineapple\n', { days: 12 });
 
+// Edge cases, after the large message so that the UIDs above stay as they are.
+const edge: Sample[] = [
+  // ISO-2022-JP: 7-bit octets, Japanese once decoded.
+  msg('From: kenji@example.jp\nTo: alice@example.test\nSubject: =?ISO-2022-JP?B?GyRCJDMkcyRLJEEkTxsoQg==?=\nContent-Type: text/plain; charset=iso-2022-jp', '\x1b$B$3$s$K$A$O\x1b(B pineapple', { days: 13 }),
+  // A hint in the text itself makes the library decode instead of reading the raw octets.
+  msg('From: leo@example.com\nTo: alice@example.test\nSubject: hint\nContent-Type: multipart/mixed; boundary=q', '--q\nContent-Type: text/plain\n\nThe word BASE64 appears, with pineapple.\n--q--\n', { days: 14 }),
+  // Line feeds only, and a header with no body at all.
+  { raw: 'From: mia@example.com\nTo: alice@example.test\nSubject: lf only\n\nline feeds only, kiwi inside\n', days: 15 },
+  { raw: 'From: nick@example.com\r\nSubject: no body kiwi\r\n', days: 15 },
+  // A Kelvin sign lower-cases to an ASCII k in decoded text, but not in the raw octets the library reads for ASCII strings.
+  msg('From: oscar@example.com\nTo: alice@example.test\nSubject: kelvin\nContent-Type: text/plain; charset=utf-8', '\u212Aelvin and say "hi" there', { days: 16, flags: ['a_b'] }),
+  msg('From: pat@example.com\nTo: alice@example.test\nSubject: first subject\nSubject: second subject\nDate: Sat, 05 Dec 2026 00:30:00 +1400', 'two subjects, =?utf-8?q?not_a_header?= kiwi', { days: 17 }),
+  msg('From: =?utf-8?B?' + b64('Ärger') + '?= <quinn@example.com>\nTo: alice@example.test\nSubject: Re: =?utf-8?Q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=', 'ties', { days: 18 }),
+].map((sample) => ({ ...sample, raw: Buffer.from(sample.raw, 'latin1').toString('latin1') }));
+
+const manyUids = Array.from({ length: 101 }, (_, i) => 1 + 2 * i).join(',');
+
 const searches = [
+  'CHARSET UTF-8 BODY "こんにちは"',
+  'CHARSET UTF-8 SUBJECT "こんにちは"',
+  'BODY base64',
+  'BODY "q content-type"',
+  'BODY "--q"',
+  'BODY kelvin',
+  'CHARSET UTF-8 BODY "\u212Aelvin"',
+  'BODY "say \\"hi\\""',
+  'KEYWORD a_b',
+  'KEYWORD axb',
+  'SUBJECT second',
+  'SUBJECT "first"',
+  'SENTON 5-Dec-2026',
+  'SENTON 4-Dec-2026',
+  'BODY "=?utf-8?q?"',
+  'TEXT "no body"',
+  `UID ${manyUids}`,
+  `UID ${manyUids} BODY kiwi`,
+  `OR UID ${manyUids} FLAGGED`,
   'ALL',
   'BODY pineapple',
   'TEXT pineapple',
@@ -136,7 +172,7 @@ const searches = [
   'HEADER X-Fruit pine',
 ];
 
-const sorts = ['(SUBJECT) UTF-8 ALL', '(REVERSE SUBJECT) UTF-8 ALL', '(DATE) UTF-8 ALL', '(ARRIVAL) UTF-8 ALL', '(FROM) UTF-8 ALL', '(TO) UTF-8 ALL', '(CC SUBJECT) UTF-8 ALL', '(DISPLAYFROM) UTF-8 ALL', '(DISPLAYTO REVERSE SIZE) UTF-8 ALL', '(REVERSE DATE) UTF-8 BODY pineapple', '(SIZE) UTF-8 UNSEEN'];
+const sorts = ['(SUBJECT ARRIVAL) UTF-8 ALL', '(REVERSE ARRIVAL) UTF-8 ALL', '(SUBJECT) UTF-8 ALL', '(REVERSE SUBJECT) UTF-8 ALL', '(DATE) UTF-8 ALL', '(ARRIVAL) UTF-8 ALL', '(FROM) UTF-8 ALL', '(TO) UTF-8 ALL', '(CC SUBJECT) UTF-8 ALL', '(DISPLAYFROM) UTF-8 ALL', '(DISPLAYTO REVERSE SIZE) UTF-8 ALL', '(REVERSE DATE) UTF-8 BODY pineapple', '(SIZE) UTF-8 UNSEEN'];
 
 /** The numbers of a SEARCH or SORT response (and its MODSEQ), as text. */
 async function ask(imap: RawImap, command: string): Promise<string> {
@@ -200,11 +236,13 @@ async function compareAll(t: import('ava').ExecutionContext, clients: RawImap[],
 test('the index answers SEARCH and SORT exactly as the library does, with bodies pending and after the backfill', async (t) => {
   const { store, clients, answered } = await setUp(t);
   let n = 0;
-  for (const sample of [...corpus, large]) await appendRaw(store, user, 'INBOX', sample.raw, sample.flags ?? [], day + (sample.days ?? 0) * 86_400_000 + n++);
+  for (const sample of [...corpus, large, ...edge]) await appendRaw(store, user, 'INBOX', sample.raw, sample.flags ?? [], day + (sample.days ?? 0) * 86_400_000 + n++);
   // Two bodies as if stored before migration 8: their index rows are pending.
   store.db.exec("UPDATE body_search SET state = 0 WHERE body_id IN (SELECT body_id FROM messages WHERE uid IN (2, 7)); DELETE FROM body_text WHERE rowid IN (SELECT body_id FROM messages WHERE uid IN (2, 7))");
   const backfill = new SearchBackfill(store.db, store.mail.files, { batchBodies: 2 });
   t.is(backfill.pending(), 3);
+  // One body as if it were over the index's bound: never indexed, always scanned.
+  store.db.exec('UPDATE body_search SET state = 2 WHERE body_id = (SELECT body_id FROM messages WHERE uid = 16)');
 
   await compareAll(t, clients, 'pending');
   const before = { ...answered };
@@ -213,12 +251,14 @@ test('the index answers SEARCH and SORT exactly as the library does, with bodies
 
   await backfill.drain();
   t.is(backfill.pending(), 0);
+  t.is(store.db.prepare('SELECT count(*) FROM body_search WHERE state = 2').pluck().get(), 1);
   await compareAll(t, clients, 'indexed');
   t.true(answered.search - before.search > searches.length);
 
   // A few answers spelt out, so that agreeing on a wrong answer cannot pass.
-  t.is(await ask(clients[0]!, 'UID SEARCH BODY pineapple'), '* SEARCH 1 3 5 7 13');
-  t.is(await ask(clients[0]!, 'UID SEARCH CHARSET UTF-8 SUBJECT "grüße"'), '* SEARCH 2');
+  t.is(await ask(clients[0]!, 'UID SEARCH BODY pineapple'), '* SEARCH 1 3 5 7 13 14 15');
+  t.is(await ask(clients[0]!, 'UID SEARCH BODY kiwi'), '* SEARCH 7 12 16 19');
+  t.is(await ask(clients[0]!, 'UID SEARCH CHARSET UTF-8 SUBJECT "grüße"'), '* SEARCH 2 20');
   t.is(await ask(clients[0]!, 'UID SEARCH OR SEEN FLAGGED'), '* SEARCH 1 2 3');
   t.is(await ask(clients[0]!, 'UID SORT (SUBJECT) UTF-8 SUBJECT pineapple'), '* SORT 13 1 3 9');
 });
