@@ -64,7 +64,7 @@ export const deliveryIndexBytes = 256 * 1024;
 /** Larger messages are never indexed (state 2): searches scan them. */
 export const maxIndexedMessageBytes = 4 * 1024 * 1024;
 /** Nor are messages with more text than this (header, decoded and raw text together, in UTF-16 units). */
-export const maxIndexedTextChars = 2 * 1024 * 1024;
+export const maxIndexedTextChars = 1024 * 1024;
 /** What the library's matcher reads of a message at most, and so what a scan reads. */
 export const scanBytes = maxHeaderBytes + maxBodyBytes;
 
@@ -275,8 +275,8 @@ export class SearchBackfill {
 
   /** Indexes one batch; returns how many bodies it handled (0: none pending). */
   async runBatch(): Promise<number> {
-    const batchBodies = this.options.batchBodies ?? 100;
-    const batchBytes = this.options.batchBytes ?? 2 * 1024 * 1024;
+    const batchBodies = this.options.batchBodies ?? 32;
+    const batchBytes = this.options.batchBytes ?? 1024 * 1024;
     const rows = this.db
       .prepare('SELECT s.body_id AS id, b.file, b.size, b.structure FROM body_search s JOIN bodies b ON b.id = s.body_id WHERE s.state = 0 ORDER BY s.body_id LIMIT ?')
       .all(batchBodies) as { id: number; file: string; size: number; structure: string }[];

@@ -12,6 +12,7 @@ import { deliveryIndexBytes, maxIndexedMessageBytes, SearchBackfill } from '../.
 import { testPassword } from '../helpers/accounts.ts';
 import { tempDataDir } from '../helpers/data-dir.ts';
 import { appendRaw, sample } from '../helpers/mail.ts';
+import { startServices } from '../helpers/services.ts';
 
 const user = 'alice@example.test';
 
@@ -95,4 +96,22 @@ test('index rows are deleted with their body: garbage collection, the start-up s
   store.accounts.remove(user);
   store.mail.sweep();
   t.deepEqual(count(), [0, 0, 0]);
+});
+
+test('serve indexes pending bodies in the background at start', async (t) => {
+  const dir = tempDataDir(t);
+  {
+    const store = Store.open(dir);
+    store.domains.add('example.test');
+    await store.accounts.add({ address: user, password: testPassword });
+    for (let n = 1; n <= 5; n++) await appendRaw(store, user, 'INBOX', sample(n));
+    // As migration 8 leaves the bodies of an older Mailnest.
+    store.db.exec('UPDATE body_search SET state = 0; DELETE FROM body_text');
+    store.close();
+  }
+  const env = await startServices(t, { data: dir });
+  const store = env.services.store;
+  for (let attempt = 0; attempt < 100 && new SearchBackfill(store.db, store.mail.files).pending() > 0; attempt++) await new Promise((resolve) => setTimeout(resolve, 50));
+  t.deepEqual(states(store), [[1, 5]]);
+  t.deepEqual(matching(store, '{u} : "message 4"'), [4]);
 });
