@@ -18,8 +18,9 @@
 //   the SQL part covers indexed bodies only, and each other body in scope is
 //   read and matched here with the same record the index would have kept.
 // - Strings compare as the library does: both sides lower-cased by
-//   JavaScript, then a plain substring test (instr for cached fields, an FTS5
-//   trigram phrase for text; see search-index.ts for why case_sensitive 1).
+//   JavaScript, then a plain substring test (instr for cached fields, GLOB
+//   "*string*" on the FTS5 trigram table for text; see search-index.ts for
+//   why case_sensitive 1).
 // - SORT sorts in JavaScript with the library's comparator on keys the index
 //   keeps (computed by the library's sortKeys), so order and ties agree.
 
@@ -54,17 +55,21 @@ interface Compiled {
   modseq: boolean;
 }
 
-function ftsPhrase(column: 'h' | 'u' | 'a', lower: string): string {
-  return `{${column}} : "${lower.replaceAll('"', '""')}"`;
+/** A GLOB pattern for "contains `lower`": the wildcards * ? [ taken literally as [*] [?] [[]. */
+function containsPattern(lower: string): string {
+  return `*${lower.replace(/[*?[]/g, (c) => `[${c}]`)}*`;
 }
 
 function compile(root: SearchKey, now: number): Compiled {
   const params: unknown[] = [];
   let content = false;
   let modseq = false;
+  // GLOB is case-sensitive and, on a trigram table, answered from the index
+  // (candidates holding every trigram of the string), then checked against
+  // the stored text: exact substring matches.
   const fts = (column: 'h' | 'u' | 'a', lower: string) => {
-    params.push(ftsPhrase(column, lower));
-    return 'm.body_id IN (SELECT rowid FROM body_text WHERE body_text MATCH ?)';
+    params.push(containsPattern(lower));
+    return `m.body_id IN (SELECT rowid FROM body_text WHERE ${column} GLOB ?)`;
   };
   /** BODY: ASCII strings search the raw text where the library would (split = 1), the decoded text otherwise. */
   const bodyTerm = (lower: string) => (isAsciiNeedle(lower) ? `((s.split = 1 AND ${fts('a', lower)}) OR (s.split = 0 AND ${fts('u', lower)}))` : fts('u', lower));

@@ -313,7 +313,7 @@ export const migrations: Migration[] = [
         CREATE INDEX body_search_pending ON body_search(body_id) WHERE state = 0;
         CREATE INDEX body_search_unindexed ON body_search(body_id) WHERE state = 2;
 
-        CREATE VIRTUAL TABLE body_text USING fts5(h, u, a, content='', contentless_delete=1, tokenize='trigram case_sensitive 1 remove_diacritics 0');
+        CREATE VIRTUAL TABLE body_text USING fts5(h, u, a, detail=none, tokenize='trigram case_sensitive 1 remove_diacritics 0');
 
         CREATE TRIGGER bodies_search_delete AFTER DELETE ON bodies BEGIN
           DELETE FROM body_search WHERE body_id = old.id;

@@ -85,6 +85,9 @@ const searches = [
   'SENTON 5-Dec-2026',
   'SENTON 4-Dec-2026',
   'BODY "=?utf-8?q?"',
+  'TEXT "[fruit] fwd"',
+  'BODY "a*b"',
+  'BODY "bud?et"',
   'TEXT "no body"',
   `UID ${manyUids}`,
   `UID ${manyUids} BODY kiwi`,
@@ -278,7 +281,7 @@ test('flag changes, expunges and new mail are seen by the next indexed search; t
   t.deepEqual(rows(), [4, 4]);
   await store.mail.collectGarbage({ graceMs: 0 });
   t.deepEqual(rows(), [3, 3]);
-  t.deepEqual(store.db.prepare("SELECT rowid FROM body_text WHERE body_text MATCH '{u} : \"bananas\"'").all(), []);
+  t.deepEqual(store.db.prepare("SELECT rowid FROM body_text WHERE u GLOB '*bananas*'").all(), []);
 });
 
 test('imapflow searches and sorts through the index', async (t) => {

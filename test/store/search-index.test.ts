@@ -27,7 +27,8 @@ async function openStore(t: import('ava').ExecutionContext, dir = tempDataDir(t)
 }
 
 const states = (store: Store) => store.db.prepare('SELECT state, count(*) AS n FROM body_search GROUP BY state ORDER BY state').raw().all();
-const matching = (store: Store, phrase: string) => store.db.prepare('SELECT rowid FROM body_text WHERE body_text MATCH ? ORDER BY rowid').pluck().all(phrase);
+/** Bodies whose indexed column holds the text, as search.ts asks. */
+const matching = (store: Store, column: 'h' | 'u' | 'a', text: string) => store.db.prepare(`SELECT rowid FROM body_text WHERE ${column} GLOB ? ORDER BY rowid`).pluck().all(`*${text}*`);
 
 test('migration 8 marks every older body pending; the backfill indexes them in batches and resumes after a stop', async (t) => {
   const dir = tempDataDir(t);
@@ -43,7 +44,7 @@ test('migration 8 marks every older body pending; the backfill indexes them in b
   // Real messages, then their index rows made pending as migration 8 leaves older bodies.
   const store = await openStore(t);
   for (let n = 1; n <= 7; n++) await appendRaw(store, user, 'INBOX', sample(n, n === 3 ? 'X-Note: kiwi\r\n' : ''));
-  t.deepEqual(matching(store, '{u} : "message 3"'), [3]);
+  t.deepEqual(matching(store, 'u', 'message 3'), [3]);
   store.db.exec('UPDATE body_search SET state = 0; DELETE FROM body_text');
   const backfill = new SearchBackfill(store.db, store.mail.files, { batchBodies: 3 });
   t.is(backfill.pending(), 7);
@@ -54,9 +55,9 @@ test('migration 8 marks every older body pending; the backfill indexes them in b
   await again.drain();
   t.is(again.pending(), 0);
   t.deepEqual(states(store), [[1, 7]]);
-  t.deepEqual(matching(store, '{u} : "message 3"'), [3]);
-  t.deepEqual(matching(store, '{h} : "x-note: kiwi"'), [3]);
-  t.deepEqual(matching(store, '{u} : "kiwi"'), []);
+  t.deepEqual(matching(store, 'u', 'message 3'), [3]);
+  t.deepEqual(matching(store, 'h', 'x-note: kiwi'), [3]);
+  t.deepEqual(matching(store, 'u', 'kiwi'), []);
 });
 
 test('a delivery over the delivery bound is left pending and indexed by the backfill; an oversize one is never indexed', async (t) => {
@@ -72,7 +73,7 @@ test('a delivery over the delivery bound is left pending and indexed by the back
     [1, 1],
     [2, 1],
   ]);
-  t.deepEqual(matching(store, '{u} : "pineapple pine"'), [1]);
+  t.deepEqual(matching(store, 'u', 'pineapple pine'), [1]);
   // The oversize body still has its sort keys.
   t.is(store.db.prepare('SELECT sort_subject FROM body_search WHERE body_id = 2').pluck().get(), 'MESSAGE 2');
 });
@@ -82,13 +83,13 @@ test('index rows are deleted with their body: garbage collection, the start-up s
   const store = await openStore(t, dir);
   for (let n = 1; n <= 3; n++) await appendRaw(store, user, 'INBOX', sample(n));
   const inbox = store.mail.findMailbox(store.accounts.get(user).id, 'INBOX')!;
-  const count = () => store.db.prepare('SELECT (SELECT count(*) FROM bodies), (SELECT count(*) FROM body_search), (SELECT count(*) FROM body_text_docsize)').raw().get();
+  const count = () => store.db.prepare('SELECT (SELECT count(*) FROM bodies), (SELECT count(*) FROM body_search), (SELECT count(*) FROM body_text)').raw().get();
   t.deepEqual(count(), [3, 3, 3]);
   store.mail.setFlags(inbox, [[1, 1]], 'add', ['\\Deleted']);
   store.mail.expunge(inbox);
   await store.mail.collectGarbage({ graceMs: 0 });
   t.deepEqual(count(), [2, 2, 2]);
-  t.deepEqual(matching(store, '{u} : "message 1"'), []);
+  t.deepEqual(matching(store, 'u', 'message 1'), []);
   store.mail.setFlags(inbox, [[2, 2]], 'add', ['\\Deleted']);
   store.mail.expunge(inbox);
   store.mail.sweep();
@@ -113,5 +114,5 @@ test('serve indexes pending bodies in the background at start', async (t) => {
   const store = env.services.store;
   for (let attempt = 0; attempt < 100 && new SearchBackfill(store.db, store.mail.files).pending() > 0; attempt++) await new Promise((resolve) => setTimeout(resolve, 50));
   t.deepEqual(states(store), [[1, 5]]);
-  t.deepEqual(matching(store, '{u} : "message 4"'), [4]);
+  t.deepEqual(matching(store, 'u', 'message 4'), [4]);
 });
