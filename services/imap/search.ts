@@ -257,12 +257,17 @@ export class IndexedSearch {
     // Bodies the index does not hold are matched one by one below.
     let scanned: (MessageFacts & { file: string; structure: string })[] = [];
     if (compiled.content) {
-      scanned = this.prepare(
+      // From the few rows not indexed (partial indexes on state), never a walk over the mailbox:
+      // CROSS JOIN keeps body_search the outer loop, and each message is found by its body.
+      for (const state of [0, 2]) {
+        const rows = this.prepare(
           `SELECT m.uid, m.modseq, m.flags, m.keywords, m.internal_date AS internalDate, m.size, b.file, b.structure
-           FROM body_search s JOIN messages m ON m.body_id = s.body_id JOIN bodies b ON b.id = s.body_id
-           WHERE (s.state = 0 OR s.state = 2) AND m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
-).all(mailboxId, low, high) as typeof scanned;
-      scanned = scanned.filter((row) => inSet(scope, row.uid));
+           FROM body_search s CROSS JOIN messages m INDEXED BY messages_body ON m.body_id = s.body_id JOIN bodies b ON b.id = s.body_id
+           WHERE s.state = ${state} AND m.mailbox_id = ? AND m.uid BETWEEN ? AND ?`,
+        ).all(mailboxId, low, high) as typeof scanned;
+        for (const row of rows) if (inSet(scope, row.uid)) scanned.push(row);
+      }
+      scanned.sort((a, b) => a.uid - b.uid);
       if (scanned.length > maxScanned) return undefined;
     }
     // MODSEQ only when it is needed: without it an index (messages_unseen) can cover the query.
