@@ -44,7 +44,12 @@ typecheck: deps
 test: deps debian-deps build typecheck
 	node --import tsx scripts/run-tests.ts
 
+# Benchmarks print figures, Mailnest's beside the reference Postfix and Dovecot (private instances on
+# 127.0.0.1, started by ../shared/tools/bench-reference/setup.sh when they are not up). ROUNDS=1 is quicker.
+BENCH_REFERENCE := ../shared/tools/bench-reference
 bench: build
+	@$(BENCH_REFERENCE)/ref-dovecot.sh status >/dev/null 2>&1 && $(BENCH_REFERENCE)/ref-postfix.sh status >/dev/null 2>&1 || $(BENCH_REFERENCE)/setup.sh
+	@echo "== scripts/bench-side-by-side.sh"; scripts/bench-side-by-side.sh $(or $(ROUNDS),3)
 	@for script in scripts/bench-*.ts; do echo "== $$script"; node --import tsx $$script || exit 1; done
 
 # The arm64 disk image for QEMU's virt board (root needed; see os-image/README.md).

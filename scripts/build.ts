@@ -9,7 +9,7 @@ import { buildWeb } from './lib/build-web.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string; dependencies?: Record<string, string> };
 
-const external = ['better-sqlite3', 'onoff', 'playwright-core'];
+const external = ['better-sqlite3', 'onoff', 'playwright-core', 'sockopt'];
 
 await build({
   entryPoints: { mailnest: 'cli/bin.ts' },

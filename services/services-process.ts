@@ -49,7 +49,7 @@ export interface ServicesOptions {
   createLogger: (level: LogLevel) => Logger;
   version?: string;
   /** Outbound queue tuning (tests shorten the retry timings). */
-  queue?: Pick<QueueOptions, 'timings' | 'maxConnections' | 'maxPerDestination' | 'mxPort'>;
+  queue?: Pick<QueueOptions, 'timings' | 'maxConnections' | 'maxPerDestination' | 'mxPort' | 'reuse'>;
   /** Connection limits over the configured ones (tests hold loopback clients to the per-address limit). */
   connectionLimits?: Partial<ConnectionLimitSettings>;
   /** The doctor's first-run delay and deadlines (tests shorten them). */
@@ -102,6 +102,7 @@ export class ServicesProcess {
   private garbageTimer: NodeJS.Timeout | undefined;
   /** Indexes bodies the search index does not have yet (from before migration 8, or too large to index at delivery). */
   private searchBackfill: SearchBackfill | undefined;
+  private tombstoneTimer: NodeJS.Timeout | undefined;
   /** Sends what is queued for other servers; started first, stopped last among the services. */
   queue: QueueService | undefined;
   /** The home-line doctor: its findings for the admin page, its alarms for /healthz. */
@@ -278,6 +279,20 @@ export class ServicesProcess {
     // In the background, in short batches; until a body is indexed, searches scan it.
     this.searchBackfill = new SearchBackfill(this.store.db, this.store.mail.files, {}, (error) => this.logger.warn('search index backfill failed', { error }));
     this.searchBackfill.start();
+    // Old expunge tombstones go (the newest 20,000 per mailbox stay); QRESYNC from before them still answers correctly.
+    // Hourly, and each run only up to what the previous run saw: longer than any open session can stay behind (mail.ts).
+    const pruneRun = this.store.mail.tombstonePruner();
+    const prune = () => {
+      try {
+        const pruned = pruneRun();
+        if (pruned) this.logger.info('pruned old expunge tombstones', { pruned });
+      } catch (error) {
+        this.logger.warn('pruning tombstones failed', { error });
+      }
+    };
+    prune();
+    this.tombstoneTimer = setInterval(prune, 60 * 60_000);
+    this.tombstoneTimer.unref();
     const storage = new StorageStateWatcher(this.store.paths.root, (state) => {
       this.logger.warn('storage state changed', { ...state });
       // The queue holds its attempts while the disk is read-only; it resumes as soon as it is not.
@@ -482,6 +497,7 @@ export class ServicesProcess {
       await this.stopServices(false);
       clearInterval(this.garbageTimer);
       await this.searchBackfill?.stop();
+      clearInterval(this.tombstoneTimer);
       this.storage?.close();
       removeRunConfig(this.store.paths.root);
       this.store.close();

@@ -2,7 +2,8 @@
 # Installs the image's runtime npm packages (runtime/package.json and its lock
 # file) into DEST/node_modules and cross-compiles their native addons
 # (better-sqlite3, epoll for onoff) for arm64 against the headers of the Node
-# that runs on the board. Used by os-image/build-image.sh (QEMU image) and by
+# that runs on the board; sockopt needs no compiler (its package holds a
+# linux-arm64 N-API build). Used by os-image/build-image.sh (QEMU image) and by
 # the buildroot package mailnest (Raspberry Pi images) alike.
 #
 #   build-native.sh DEST NODEDIR CROSS_PREFIX [JOBS]

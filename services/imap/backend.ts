@@ -17,6 +17,7 @@
 // - The library sees store failures as BackendError kinds; anything else
 //   becomes NO [SERVERBUG] in the library and is logged there.
 
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline, Transform } from 'node:stream';
 import {
@@ -47,7 +48,7 @@ import {
 import { uidSetFromSorted } from 'node-imap-server-lite';
 import type { Logger } from '../core/log.ts';
 import { bodyStructureToImap, envelopeToImap, partialRange, replaceNul, resolveSection, type MessageStructure } from '../mime/index.ts';
-import { deletedBit, flagNames } from '../store/flags.ts';
+import { flagNames } from '../store/flags.ts';
 import type { Account, Mailbox, MessageRecord, Store } from '../store/index.ts';
 import { MailError } from '../store/index.ts';
 import { MailboxNameError } from '../store/mailbox-names.ts';
@@ -56,6 +57,34 @@ import { IndexedSearch } from './search.ts';
 
 /** Sections up to this size are read in one go rather than streamed. */
 const smallSection = 256 * 1024;
+
+/**
+ * Ranges up to this size are read synchronously. An asynchronous read is three
+ * trips through libuv's thread pool (open, read, close), and that pool is the
+ * one deliveries fsync their files in: a FETCH queued behind fsyncs waited
+ * longer than the read takes. A short read of a file the page cache holds takes
+ * microseconds; a cold one on an SD card blocks for about a millisecond, as
+ * Dovecot's reads do.
+ */
+const syncReadLimit = 64 * 1024;
+
+/** [start, end) of a file in one synchronous read; undefined when the file is gone (collected after an expunge). */
+function readSmall(file: string, start: number, end: number): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const bytes = Buffer.allocUnsafe(end - start);
+    const read = readSync(fd, bytes, 0, bytes.length, start);
+    if (read < bytes.length) bytes.fill(0, read);
+    return bytes;
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** What a message whose body is already gone (expunged and collected) looks like: empty, not an error. */
 const vanishedStructure: MessageStructure = { v: 1, size: 0, root: { header: 0, body: 0, end: 0, lines: 0 } };
@@ -165,8 +194,8 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
   }
 
   async deleteMailbox(ctx: SessionContext<ImapUser>, name: string): Promise<void> {
+    // The bodies it held go with the serve process's garbage timer (after the grace period).
     guard(() => this.mail.deleteMailbox(ctx.user.account.id, name));
-    this.collectGarbage();
   }
 
   async renameMailbox(ctx: SessionContext<ImapUser>, from: string, to: string): Promise<void> {
@@ -184,9 +213,7 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
 
   /** STATUS DELETED-STORAGE (RFC 9208 §4.1.4): the octets EXPUNGE would free, the RFC822.SIZE of each \Deleted message. */
   private deletedOctets(mailboxId: number): number {
-    let octets = 0;
-    for (const record of this.mail.messages.records(mailboxId, [[1, 0xffffffff]])) if (record.flags & deletedBit) octets += record.size;
-    return octets;
+    return this.mail.messages.deletedBytes(mailboxId);
   }
 
   async openMailbox(ctx: SessionContext<ImapUser>, name: string, options: { readOnly: boolean }): Promise<OpenedMailbox<MailboxHandle>> {
@@ -204,12 +231,25 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
     };
   }
 
-  changes(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, sinceModseq: number): MailboxChange[] {
-    // A deleted mailbox has no feed: NONEXISTENT makes the library say BYE.
+  changes(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, sinceModseq: number): Iterable<MailboxChange> {
+    // A deleted mailbox has no feed: NONEXISTENT makes the library say BYE. Checked
+    // now, not when the feed is first read, so that the library sees it at the call.
     this.mailbox(handle);
-    return this.mail.messages.changes(handle.id, sinceModseq).map((c) =>
-      c.kind === 'message' ? { kind: 'message', uid: c.uid, modseq: c.modseq, flags: flagNames(c.flags!, c.keywords!) } : { kind: 'expunge', uid: c.uid, modseq: c.modseq },
-    );
+    return this.feed(handle.id, sinceModseq);
+  }
+
+  /** The store's paged feed as the library's changes, one at a time. */
+  private *feed(mailboxId: number, sinceModseq: number): Generator<MailboxChange> {
+    for (const c of this.mail.messages.changes(mailboxId, sinceModseq)) {
+      yield c.kind === 'message' ? { kind: 'message', uid: c.uid, modseq: c.modseq, flags: flagNames(c.flags!, c.keywords!) } : { kind: 'expunge', uid: c.uid, modseq: c.modseq };
+    }
+  }
+
+  /** QRESYNC VANISHED (EARLIER) from the tombstone index; null once tombstones that old were pruned. */
+  vanished(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, sinceModseq: number, uids: UidSet): UidSet | null {
+    this.mailbox(handle);
+    const expunged = this.mail.messages.expungedSince(handle.id, sinceModseq, uids);
+    return expunged && uidSetFromSorted(expunged);
   }
 
   async claimRecent(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, uids: UidSet): Promise<UidSet> {
@@ -231,13 +271,15 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
 
   *fetch(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, uids: UidSet, options: FetchOptions): Iterable<FetchedMessage> {
     this.mailbox(handle);
-    for (const record of this.mail.messages.records(handle.id, uids, options.changedSince)) yield this.fetched(record);
+    // Structure and kept header come with the rows when anything will need them.
+    const body = options.want.sections ? 'header' : options.want.envelope || options.want.bodyStructure ? 'structure' : 'none';
+    for (const record of this.mail.messages.records(handle.id, uids, options.changedSince, body)) yield this.fetched(record);
   }
 
   private fetched(record: MessageRecord): FetchedMessage {
     let structure: MessageStructure | undefined;
-    const load = () => (structure ??= (this.mail.structureOf(record.bodyId) as MessageStructure | undefined) ?? vanishedStructure);
-    const file = this.mail.files.absolute(record.file);
+    const load = () =>
+      (structure ??= ((record.structure !== undefined ? JSON.parse(record.structure) : this.mail.structureOf(record.bodyId)) as MessageStructure | undefined) ?? vanishedStructure);
     return {
       uid: record.uid,
       modseq: record.modseq,
@@ -246,21 +288,36 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
       size: record.size,
       envelope: () => envelopeToImap(load().root.envelope),
       bodyStructure: () => bodyStructureToImap(load().root, { extensible: true }),
-      section: (request) => this.section(file, load(), request),
+      section: (request) => this.section(record, load(), request),
     };
   }
 
-  private async section(file: string, structure: MessageStructure, request: SectionRequest): Promise<ByteSource> {
+  /**
+   * The octets [start, end) of the message: from the header kept in the row
+   * when the range lies inside it (migration 9; the same raw bytes as the
+   * file), else read from the file.
+   */
+  private async readRange(record: MessageRecord, start: number, end: number): Promise<Buffer | undefined> {
+    const kept = record.header;
+    if (kept && end <= kept.length) return kept.subarray(start, end);
+    if (end - start <= syncReadLimit) return readSmall(this.mail.files.absolute(record.file), start, end);
+    const handle = await open(this.mail.files.absolute(record.file), 'r').catch(() => undefined);
+    if (!handle) return undefined;
+    const bytes = Buffer.allocUnsafe(end - start);
+    try {
+      const { bytesRead } = await handle.read(bytes, 0, bytes.length, start);
+      if (bytesRead < bytes.length) bytes.fill(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+    return bytes;
+  }
+
+  private async section(record: MessageRecord, structure: MessageStructure, request: SectionRequest): Promise<ByteSource> {
     const data = resolveSection(structure, { part: [...request.part], ...(request.text ? { text: request.text } : {}), ...(request.fields ? { fields: [...request.fields] } : {}) });
     if (data.kind === 'header-fields') {
-      const header = Buffer.alloc(data.end - data.start);
-      const handle = await open(file, 'r').catch(() => undefined);
-      if (!handle) return { length: 0, stream: Buffer.alloc(0) };
-      try {
-        await handle.read(header, 0, header.length, data.start);
-      } finally {
-        await handle.close();
-      }
+      const header = await this.readRange(record, data.start, data.end);
+      if (!header) return { length: 0, stream: Buffer.alloc(0) };
       let bytes = data.filter(header);
       if (request.range) {
         const { from, to } = partialRange(bytes.length, request.range.offset, request.range.count);
@@ -275,19 +332,15 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
       start = start + from;
     }
     if (end <= start) return { length: 0, stream: Buffer.alloc(0) };
-    // Opened now, so that a garbage collection later cannot take the file away mid-stream.
-    const handle = await open(file, 'r').catch(() => undefined);
-    if (!handle) return { length: 0, stream: Buffer.alloc(0) };
     if (end - start <= smallSection) {
-      // One read beats a stream for the headers and short bodies most FETCHes ask for.
-      const bytes = Buffer.alloc(end - start);
-      try {
-        await handle.read(bytes, 0, bytes.length, start);
-      } finally {
-        await handle.close();
-      }
+      // One read (or none: the kept header) beats a stream for the headers and short bodies most FETCHes ask for.
+      const bytes = await this.readRange(record, start, end);
+      if (!bytes) return { length: 0, stream: Buffer.alloc(0) };
       return { length: bytes.length, stream: data.nul ? Buffer.from(replaceNul(bytes)) : bytes };
     }
+    // Opened now, so that a garbage collection later cannot take the file away mid-stream.
+    const handle = await open(this.mail.files.absolute(record.file), 'r').catch(() => undefined);
+    if (!handle) return { length: 0, stream: Buffer.alloc(0) };
     // Destroying the stream handed out (the client went away) closes the file:
     // the read stream closes its handle, and pipeline() destroys it with the filter.
     const stream = handle.createReadStream({ start, end: end - 1, highWaterMark: 64 * 1024 });
@@ -297,14 +350,13 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
     return { length: end - start, stream: filtered };
   }
 
-  store(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, uids: UidSet, request: StoreRequest): StoredMessage[] {
+  store(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, uids: UidSet, request: StoreRequest): Iterable<StoredMessage> {
     const mailbox = this.mailbox(handle);
-    return guard(() => this.mail.setFlags(mailbox, uids, request.operation, request.flags, request.unchangedSince)).map((r) => ({
-      uid: r.uid,
-      modseq: r.modseq,
-      flags: flagNames(r.flags, r.keywords),
-      status: r.status,
-    }));
+    // Committed here, in full; the library then reads the compact result one message at a time.
+    const results = guard(() => this.mail.setFlags(mailbox, uids, request.operation, request.flags, request.unchangedSince));
+    return (function* () {
+      for (const r of results) yield { uid: r.uid, modseq: r.modseq, flags: flagNames(r.flags, r.keywords), status: r.status };
+    })();
   }
 
   async copy(ctx: SessionContext<ImapUser>, handle: MailboxHandle, uids: UidSet, destination: string, options: { move: boolean }): Promise<CopyResult> {
@@ -341,8 +393,9 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
 
   async expunge(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, uids?: UidSet): Promise<UidSet> {
     const mailbox = this.mailbox(handle);
+    // Not collected here: a body stays for a grace period anyway, and the serve
+    // process's timer marks and removes them (a scan per EXPUNGE cost 4 % of the CPU).
     const expunged = guard(() => this.mail.expunge(mailbox, uids));
-    if (expunged.length) this.collectGarbage();
     return uidSetFromSorted(expunged);
   }
 
@@ -381,9 +434,5 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
 
   async getQuota(ctx: SessionContext<ImapUser>, root: string): Promise<QuotaRoot | undefined> {
     return root === '' ? this.quotaRoot(ctx.user.account) : undefined;
-  }
-
-  private collectGarbage(): void {
-    this.mail.collectGarbage().catch((error: unknown) => this.options.logger.warn('garbage collection failed', { error }));
   }
 }

@@ -11,6 +11,7 @@ import { LimitedAccept } from '../core/limited-accept.ts';
 import { closeAll, listenAll } from '../core/listen.ts';
 import type { Logger } from '../core/log.ts';
 import type { Service, ServiceHealth, ServiceState } from '../core/service.ts';
+import { quickAck, quickAckAvailable } from '../core/tcp-quickack.ts';
 import type { Store } from '../store/index.ts';
 import type { BodyAnalyzer } from '../store/receive.ts';
 import { StoreBackend, type ImapUser, type MailboxHandle } from './backend.ts';
@@ -70,6 +71,8 @@ export class ImapService implements Service {
       appendLimit: options.maxMessageBytes,
       // The supervisor's greeting probe comes from loopback (firmware/probes.ts).
       mayBeProbe: isLoopback,
+      // APPEND from clients that send the literal and its CRLF apart (../core/tcp-quickack.ts).
+      quickAck: (socket) => void quickAck(socket),
       logger: options.logger,
       ...(options.authFailureDelayMs !== undefined ? { authFailureDelayMs: options.authFailureDelayMs } : {}),
     });
@@ -77,6 +80,9 @@ export class ImapService implements Service {
 
   async start(): Promise<void> {
     this.state = 'starting';
+    if (process.platform === 'linux' && !quickAckAvailable()) {
+      this.options.logger.warn('the sockopt addon did not load: an APPEND from a client that sends the literal and its CRLF apart waits 40 ms for the delayed ACK');
+    }
     try {
       const plain = await listenAll(() => createServer((socket) => this.acceptor.accept(socket, false)), this.options.addresses, this.options.port, this.options.logger, 'imap');
       this.servers.push(...plain.servers);

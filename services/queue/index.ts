@@ -16,6 +16,7 @@ import { fromDomainOf, returnPathLength, withPrefix } from './message-file.ts';
 import { DeliveryReports } from './reports.ts';
 import { QueueResults } from './results.ts';
 import { route, routeKey, RouteError, type Route } from './routes.ts';
+import { defaultReuseLimits, SessionCache, type ReuseLimits } from './session-cache.ts';
 import { runSession, type RecipientOutcome, type SessionResult, type SessionTarget } from './smtp-session.ts';
 
 export interface QueueTimings {
@@ -73,6 +74,8 @@ export interface QueueOptions {
   mxPort?: number;
   /** Recipients in one transaction (RFC 5321 §4.5.3.1.8: servers must take 100). */
   maxRecipientsPerTransaction?: number;
+  /** Connection reuse between messages to one server (session-cache.ts); `maxMessages: 1` turns it off. */
+  reuse?: Partial<ReuseLimits>;
 }
 
 interface Batch {
@@ -116,9 +119,20 @@ export class QueueService implements Service {
   private scanning = false;
   private rescan = false;
   private counts = { sent: 0, deferred: 0, bounced: 0, warned: 0 };
+  /** Connections kept open between messages to the same server (as Postfix's connection cache). */
+  readonly sessions: SessionCache;
+  /**
+   * Batches the last scan found due for a destination at its connection limit:
+   * an attempt that ends takes the next one straight away (after checking its
+   * rows are still due), so a backlog to one server flows over its open
+   * connections without a scan of the whole table per message. Replaced by
+   * each scan.
+   */
+  private readonly backlog = new Map<string, Batch[]>();
 
   constructor(private readonly options: QueueOptions) {
     this.timings = { ...defaultQueueTimings, ...options.timings };
+    this.sessions = new SessionCache({ ...defaultReuseLimits, ...options.reuse }, this.maxConnections);
     this.results = new QueueResults(options.store, this.timings, options.logger, (id) => this.inFlight.has(id));
     this.reports = new DeliveryReports({ store: options.store, createAnalyzer: options.createAnalyzer, hostname: options.hostname, onQueued: () => this.kick() });
   }
@@ -128,6 +142,7 @@ export class QueueService implements Service {
     this.stopped = undefined;
     this.stopping = signalSource();
     this.abandoning = signalSource();
+    this.sessions.reopen();
     const waiting = this.options.store.outbound.count();
     if (waiting > 0) this.options.logger.info('messages waiting to be sent', { recipients: waiting });
     this.kick();
@@ -154,6 +169,8 @@ export class QueueService implements Service {
       const patience = setTimeout(() => this.abandoning.abort(), this.timings.stopWaitMs);
       try {
         while (this.attempts.size > 0) await Promise.allSettled([...this.attempts]);
+        // Parked connections say QUIT; none is parked from here on.
+        await this.sessions.closeAll();
       } finally {
         clearTimeout(patience);
       }
@@ -225,10 +242,12 @@ export class QueueService implements Service {
       .filter((row) => !this.inFlight.has(row.id) && !this.results.isSettled(row.id) && !(this.results.heldUntil(row.id) > now));
     // Domains whose due rows wait for a connection: the end of an attempt wakes the scan for them.
     const waiting = new Set<string>(saturated);
+    this.backlog.clear();
     for (const batch of this.batches(due)) {
       if (this.totalConnections() >= this.maxConnections) return this.timings.pollMs;
       if (!this.mayConnect(batch.key)) {
         waiting.add(batch.domain);
+        if ((this.perDestination.get(batch.key) ?? 0) > 0) this.backlog.set(batch.key, [...(this.backlog.get(batch.key) ?? []), batch]);
         continue;
       }
       this.begin(batch);
@@ -262,13 +281,16 @@ export class QueueService implements Service {
     const max = this.options.maxRecipientsPerTransaction ?? 100;
     const byKey = new Map<string, Batch[]>();
     const batches: Batch[] = [];
+    // One route lookup per domain and scan, not per row.
+    const keys = new Map<string, string>();
+    const keyOf = (domain: string) => keys.get(domain) ?? keys.set(domain, routeKey(this.options.store, domain)).get(domain)!;
     for (const row of rows) {
       const domain = row.recipient.slice(row.recipient.lastIndexOf('@') + 1).toLowerCase();
       const group = `${row.bodyId}\u0000${row.sender}\u0000${domain}\u0000${row.origin}`;
       const list = byKey.get(group) ?? [];
       let batch = list[list.length - 1];
       if (!batch || batch.rows.length >= max) {
-        batch = { rows: [], domain, key: routeKey(this.options.store, domain) };
+        batch = { rows: [], domain, key: keyOf(domain) };
         list.push(batch);
         batches.push(batch);
         byKey.set(group, list);
@@ -308,9 +330,26 @@ export class QueueService implements Service {
         if (left > 0) this.perDestination.set(batch.key, left);
         else this.perDestination.delete(batch.key);
         this.attempts.delete(attempt);
-        this.kick();
+        if (!this.continueBacklog(batch.key)) this.kick();
       });
     this.attempts.add(attempt);
+  }
+
+  /** Starts the next batch of the destination's backlog, if one is still due and nothing holds attempts back; false otherwise. */
+  private continueBacklog(key: string): boolean {
+    const pending = this.backlog.get(key);
+    if (this.state !== 'running' || !pending?.length || this.pauseReason() !== undefined) return false;
+    while (pending.length > 0 && this.mayConnect(key)) {
+      const next = pending.shift()!;
+      const now = Date.now();
+      // Read again: since the scan, a row may have been deleted (mailnest queue delete), settled or rescheduled.
+      const due = this.options.store.outbound.stillDue(next.rows.map((r) => r.id), now);
+      const rows = next.rows.filter((row) => due.has(row.id) && !this.inFlight.has(row.id) && !this.results.isSettled(row.id) && !(this.results.heldUntil(row.id) > now));
+      if (rows.length === 0) continue;
+      this.begin({ ...next, rows });
+      return true;
+    }
+    return false;
   }
 
   private async attempt(batch: Batch): Promise<void> {
@@ -415,6 +454,7 @@ export class QueueService implements Service {
           size: first.size - skip + prefix.length,
           message: () => Readable.from(withPrefix(prefix, path, skip)),
         },
+        { cache: this.sessions, destination: batch.key, limit: this.options.maxPerDestination ?? 2 },
       );
       if (result.connected === 'cut-off') return { cutOff: true, dotSent: result.dotSent };
       if (!result.connected) {
@@ -423,7 +463,7 @@ export class QueueService implements Service {
         continue;
       }
       if (result.tlsFallback) log.warn('TLS handshake failed; sent in plaintext (opportunistic TLS, RFC 7435)', { via: routeUsed.via, host: label, tls: 'failed-fallback-plaintext', error: result.tlsFallback });
-      log.debug('session', { via: routeUsed.via, host: label, tls: result.tls, signed: signature !== null });
+      log.debug('session', { via: routeUsed.via, host: label, tls: result.tls, signed: signature !== null, reused: result.reused === true });
       return { outcomes: result.outcomes, remote: target.name };
     }
     const reply = failures.length ? `could not connect: ${failures.slice(-3).join('; ')}` : 'no server to connect to';

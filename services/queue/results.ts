@@ -73,11 +73,15 @@ export class QueueResults {
     return { settled: this.settledUnwritten.size, deferred: this.deferralsUnwritten.size };
   }
 
-  /** Removes settled rows; if the store refuses, they are kept in memory, never sent again, and removed later. */
+  /**
+   * Removes settled rows; if the store refuses, they are kept in memory, never
+   * sent again, and removed later. Without a sync of its own (`relaxed`): a
+   * power cut may undo it, and the message is sent again (never lost).
+   */
   settled(ids: number[], log: Logger): void {
     for (const id of ids) this.deferralsUnwritten.delete(id);
     try {
-      this.store.outbound.remove(ids);
+      this.store.outbound.remove(ids, { relaxed: true });
     } catch (error) {
       log.error('could not record the result; the message is not sent again, and the result is written when the database allows', { error, ids: ids.join(',') });
       for (const id of ids) this.settledUnwritten.add(id);

@@ -1,17 +1,24 @@
 // Accounts: one per mailbox owner. Passwords are kept only as scrypt hashes
-// (see password.ts).
+// (see password.ts); a login that scrypt has just accepted is remembered for a
+// few minutes in memory (login-cache.ts), so a repeated good login skips scrypt.
 //
 // Invariants:
 // - An address is either an account or an alias source, never both.
 // - Account addresses carry no '+': a '+' in a recipient is a tag and is
 //   stripped when resolving (see recipients.ts).
+// - A login is checked against the row read at that login: a disabled or
+//   removed account is refused before the login cache is asked, and a cache
+//   entry matches only the stored hash it was verified against, so a password
+//   changed by any process (the CLI is another one) is checked by scrypt anew.
+//   setPassword, setEnabled(false) and remove also drop the entry here at once.
 
 import type { Database } from 'better-sqlite3';
 import { UserError } from '../core/errors.ts';
 import { AddressError, parseAddress } from './address.ts';
 import type { DomainsTable } from './domains.ts';
 import { checkPage, containsQuery, type Page, type PageRequest } from './paging.ts';
-import { checkPasswordText, hashPassword, needsRehash, verifyPassword } from './password.ts';
+import { VerifiedLogins } from './login-cache.ts';
+import { checkPasswordText, hashPassword, maxPasswordBytes, needsRehash, verifyPassword } from './password.ts';
 import { checkNewPassword } from './password-rule.ts';
 
 export interface Account {
@@ -59,6 +66,8 @@ export class AccountsTable {
   readonly onCreate: ((account: Account) => void)[] = [];
   /** Called before an account row is deleted, inside the same transaction. */
   readonly onRemove: ((account: Account) => void)[] = [];
+  /** Logins scrypt has verified in the last few minutes (login-cache.ts). */
+  readonly verifiedLogins = new VerifiedLogins();
 
   constructor(
     private readonly db: Database,
@@ -160,6 +169,7 @@ export class AccountsTable {
     await checkNewPassword(password, account.address);
     const hash = await hashPassword(password);
     this.db.prepare('UPDATE accounts SET password_hash = ? WHERE id = ?').run(hash, account.id);
+    this.verifiedLogins.drop(account.id);
   }
 
   setQuota(input: string, quotaBytes: number): Account {
@@ -172,6 +182,7 @@ export class AccountsTable {
   setEnabled(input: string, enabled: boolean): Account {
     const account = this.get(input);
     this.db.prepare('UPDATE accounts SET enabled = ? WHERE id = ?').run(enabled ? 1 : 0, account.id);
+    if (!enabled) this.verifiedLogins.drop(account.id);
     return this.get(account.address);
   }
 
@@ -182,13 +193,17 @@ export class AccountsTable {
       this.db.prepare('DELETE FROM aliases WHERE destination = ?').run(account.address);
       this.db.prepare('DELETE FROM accounts WHERE id = ?').run(account.id);
     }).immediate();
+    this.verifiedLogins.drop(account.id);
     return account;
   }
 
   /**
    * Checks a login. Unknown and disabled users cost the same scrypt work as a
    * wrong password, so timing does not tell which addresses exist. A hash made
-   * with weaker parameters than today's is replaced on success.
+   * with weaker parameters than today's is replaced on success. The right
+   * password for the hash stored now, verified by scrypt in the last few
+   * minutes, is accepted without scrypt (login-cache.ts); only someone who
+   * knows the password sees that shortcut, so it tells nobody else anything.
    */
   async authenticate(input: string, password: string): Promise<Account | undefined> {
     const row = this.rowFor(input);
@@ -197,11 +212,17 @@ export class AccountsTable {
       await verifyPassword(password, await dummyHash);
       return undefined;
     }
+    const usable = password !== '' && Buffer.byteLength(password) <= maxPasswordBytes;
+    if (usable && this.verifiedLogins.has(row.id, row.password_hash, password)) return toAccount(row);
     if (!(await verifyPassword(password, row.password_hash))) return undefined;
+    let verifiedHash: string | undefined = row.password_hash;
     if (needsRehash(row.password_hash)) {
       const hash = await hashPassword(password);
-      this.db.prepare('UPDATE accounts SET password_hash = ? WHERE id = ? AND password_hash = ?').run(hash, row.id, row.password_hash);
+      const changed = this.db.prepare('UPDATE accounts SET password_hash = ? WHERE id = ? AND password_hash = ?').run(hash, row.id, row.password_hash).changes;
+      // Not changed: someone else set a new password meanwhile; nothing is remembered.
+      verifiedHash = changed === 1 ? hash : undefined;
     }
+    if (verifiedHash !== undefined) this.verifiedLogins.remember(row.id, verifiedHash, password);
     return toAccount(row);
   }
 

@@ -21,6 +21,7 @@ import { RecipientResolver } from './recipients.ts';
 import { RelaySettings, TransportTable } from './routing.ts';
 import { SecretBox } from './secrets.ts';
 import { SettingsTable } from './settings.ts';
+import { cacheStatements } from './statements.ts';
 import { AdminCredentials, SetupStateTable, WebSessionsTable } from './web-front-door.ts';
 
 /** A data folder without a database, opened by a command that does not create one. */
@@ -102,10 +103,12 @@ export class Store {
     // Made 0600 before SQLite sees it, which then gives its -wal and -shm the same mode.
     if (create) createPrivateFile(paths.database);
     // fileMustExist: a database removed since the check above is not made anew.
-    const db = new Database(paths.database, { fileMustExist: true });
+    const db = cacheStatements(new Database(paths.database, { fileMustExist: true }));
     try {
       // WAL with synchronous=FULL: a COMMIT has reached the disk when it returns,
-      // which the delivery promise (a 250 means durable) depends on.
+      // which the delivery promise (a 250 means durable) depends on. Flag,
+      // expunge, copy and \Recent transactions relax it for their own commit
+      // (statements.ts `relaxed`) and put it back.
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');

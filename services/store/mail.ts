@@ -20,11 +20,15 @@ import { normalizeMailboxName, type SpecialUse } from './mailbox-names.ts';
 import { MailboxTable, type Mailbox } from './mailboxes.ts';
 import { MessageTable, type UidRanges } from './messages.ts';
 import { indexNewBody, type SearchRecord } from './search-index.ts';
+import { relaxed } from './statements.ts';
 import type { OutboundOrigin } from './outbound.ts';
 
 export { MailError } from './mail-errors.ts';
 export type { Mailbox, MailboxStatus, OpenedMailbox } from './mailboxes.ts';
 export type { ChangeEntry, FlagChange, MessageRecord, UidRanges } from './messages.ts';
+
+/** Tombstones kept per mailbox: a client this many expunges behind resynchronises in full (QRESYNC still answers correctly). */
+export const tombstonesKept = 20_000;
 
 /** How long an expunged message's body stays readable for sessions not yet told of the expunge. */
 export const expungedBodyGraceMs = 10 * 60 * 1000;
@@ -39,6 +43,8 @@ export interface MessageSummary {
   messageId: string | null;
   /** What the search index keeps of the message, made by the analyzer while it streamed in; absent when it was too large (left to the backfill). */
   index?: SearchRecord;
+  /** The raw octets of the message's own header, blank line included, when short enough to keep in the row (migration 9). */
+  header?: Uint8Array;
 }
 
 /** A durable body file and what was learnt while writing it. */
@@ -201,9 +207,9 @@ export class MailStore {
   private insertBody(body: ReceivedBody, refs: number): number {
     const { summary } = body;
     const id = this.db
-      .prepare('INSERT INTO bodies (file, size, structure, sent_at, subject, from_text, message_id, refs) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id')
+      .prepare('INSERT INTO bodies (file, size, structure, sent_at, subject, from_text, message_id, refs, header) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id')
       .pluck()
-      .get(body.file.file, body.file.size, JSON.stringify(body.structure), summary.sentAt, summary.subject, summary.from, summary.messageId, refs) as number;
+      .get(body.file.file, body.file.size, JSON.stringify(body.structure), summary.sentAt, summary.subject, summary.from, summary.messageId, refs, summary.header ?? null) as number;
     // The search index rows, in the same transaction (search-index.ts).
     indexNewBody(this.db, id, summary.index);
     return id;
@@ -212,25 +218,24 @@ export class MailStore {
   // ---- changes to messages ----
 
   setFlags(mailbox: Mailbox, ranges: UidRanges, operation: 'add' | 'remove' | 'replace', flags: readonly string[], unchangedSince?: number) {
-    const results = this.db.transaction(() => this.messages.setFlags(mailbox, ranges, operation, flags, unchangedSince)).immediate();
-    const modseq = results.find((r) => r.status === 'updated')?.modseq;
-    this.announce(mailbox, modseq, 'flags');
+    const results = relaxed(this.db, () => this.messages.setFlags(mailbox, ranges, operation, flags, unchangedSince));
+    this.announce(mailbox, results.modseq, 'flags');
     return results;
   }
 
   copy(source: Mailbox, ranges: UidRanges, destinationName: string, account: Account, move: boolean) {
-    const done = this.db.transaction(() => {
+    const done = relaxed(this.db, () => {
       const destination = this.mailboxes.find(account.id, destinationName);
       if (!destination) throw new MailError('nonexistent', `there is no mailbox ${destinationName}`);
       return { destination, result: this.messages.copy(this.mailboxes.byId(source.id) ?? source, ranges, destination, account.address, move) };
-    }).immediate();
+    });
     this.announce(done.destination, done.result.modseq, 'append');
     this.announce(source, done.result.expungeModseq, 'expunge');
     return { uidValidity: done.destination.uidValidity, ...done.result };
   }
 
   expunge(mailbox: Mailbox, ranges?: UidRanges): number[] {
-    const result = this.db.transaction(() => this.messages.expunge(mailbox, ranges)).immediate();
+    const result = relaxed(this.db, () => this.messages.expunge(mailbox, ranges));
     this.announce(mailbox, result.modseq, 'expunge');
     return result.uids;
   }
@@ -241,12 +246,11 @@ export class MailStore {
    * sessions see them go). UIDs that no longer exist are skipped.
    */
   applyMaildropChanges(mailbox: Mailbox, retrieved: UidRanges, deleted: UidRanges): { expunged: number[] } {
-    const done = this.db.transaction(() => {
-      const flagged = retrieved.length ? this.messages.setFlags(mailbox, retrieved, 'add', ['\\Seen']) : [];
-      const records = deleted.length ? this.messages.recordList(mailbox.id, deleted) : [];
-      const expungeModseq = records.length ? this.messages.remove(mailbox, records) : undefined;
-      return { flagModseq: flagged.find((r) => r.status === 'updated')?.modseq, expungeModseq, expunged: records.map((r) => r.uid) };
-    }).immediate();
+    const done = relaxed(this.db, () => {
+      const flagModseq = retrieved.length ? this.messages.setFlags(mailbox, retrieved, 'add', ['\\Seen']).modseq : undefined;
+      const removed = deleted.length ? this.messages.removeRanges(mailbox, deleted, false) : { uids: [] };
+      return { flagModseq, expungeModseq: removed.modseq, expunged: removed.uids };
+    });
     this.announce(mailbox, done.flagModseq, 'flags');
     this.announce(mailbox, done.expungeModseq, 'expunge');
     return { expunged: done.expunged };
@@ -343,6 +347,37 @@ export class MailStore {
       removed += 1;
     }
     return removed;
+  }
+
+  /**
+   * Keeps at most `keep` tombstones per mailbox (the newest); older ones go,
+   * and the mailbox remembers up to which MODSEQ, so that QRESYNC from before
+   * it falls back to reporting every unknown UID as vanished (messages.ts).
+   * A session with the mailbox open learns of expunges only from tombstones
+   * (its change feed), so while sessions may be open, pass a `horizon` taken
+   * longer ago than a session can stay silent (tombstonePruner does).
+   * Bookkeeping only: relaxed commit.
+   */
+  pruneTombstones(keep: number = tombstonesKept, horizon?: ReadonlyMap<number, number>): number {
+    return relaxed(this.db, () => this.messages.pruneTombstones(keep, horizon));
+  }
+
+  /**
+   * A pruning run to call on a timer of at least `sessionSilenceMs` while
+   * sessions are open: each run prunes only what was already there at the
+   * previous run (that run's HIGHESTMODSEQ of each mailbox), so a tombstone
+   * goes only after every session has had time to see it: a session that
+   * sends no command is logged out within the IMAP inactivity timeout
+   * (RFC 3501 §5.4: 30 minutes and a little), and IDLE reads the feed at once.
+   * The first run only takes the snapshot.
+   */
+  tombstonePruner(keep: number = tombstonesKept): () => number {
+    let horizon: Map<number, number> | undefined;
+    return () => {
+      const pruned = horizon ? this.pruneTombstones(keep, horizon) : 0;
+      horizon = this.messages.modseqSnapshot();
+      return pruned;
+    };
   }
 
   /** At start: drop unreferenced bodies, then files that no row names and leftovers in tmp/. */

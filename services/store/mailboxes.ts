@@ -14,6 +14,7 @@
 
 import type { Database } from 'better-sqlite3';
 import { MailError } from './mail-errors.ts';
+import { relaxed } from './statements.ts';
 import { defaultMailboxes, MailboxNameError, normalizeMailboxName, parentsOf, separator, specialUses, type SpecialUse } from './mailbox-names.ts';
 
 export interface Mailbox {
@@ -29,6 +30,8 @@ export interface Mailbox {
   messages: number;
   unseen: number;
   size: number;
+  /** Tombstones with a MODSEQ at or below this may have been pruned (migration 9). */
+  tombstonesPrunedModseq: number;
 }
 
 export interface MailboxStatus {
@@ -64,6 +67,7 @@ interface MailboxRow {
   messages: number;
   unseen: number;
   size: number;
+  tombstones_pruned_modseq: number;
 }
 
 function toMailbox(row: MailboxRow): Mailbox {
@@ -80,6 +84,7 @@ function toMailbox(row: MailboxRow): Mailbox {
     messages: row.messages,
     unseen: row.unseen,
     size: row.size,
+    tombstonesPrunedModseq: row.tombstones_pruned_modseq,
   };
 }
 
@@ -266,7 +271,7 @@ export class MailboxTable {
 
   /** SELECT/EXAMINE: the UIDs, and (read-write) the \Recent ones claimed for this session. */
   open(accountId: number, name: string, readOnly: boolean): OpenedMailbox {
-    return this.db.transaction(() => {
+    return relaxed(this.db, () => {
       const mailbox = this.selectable(accountId, name);
       const uids = Uint32Array.from(this.db.prepare('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid').pluck().all(mailbox.id) as number[]);
       // EXAMINE shows \Recent without claiming it (RFC 3501 §6.3.2); SELECT claims it.
@@ -274,16 +279,16 @@ export class MailboxTable {
       if (!readOnly && recentFrom < mailbox.uidNext) this.db.prepare('UPDATE mailboxes SET first_recent_uid = uid_next WHERE id = ?').run(mailbox.id);
       const firstUnseenUid = (this.db.prepare('SELECT min(uid) FROM messages WHERE mailbox_id = ? AND (flags & 1) = 0').pluck().get(mailbox.id) as number | null) ?? null;
       return { mailbox, uids, recentFrom, keywords: this.keywords(mailbox.id), firstUnseenUid };
-    }).immediate();
+    });
   }
 
   /** Claims UIDs up to `lastUid` as \Recent for the caller; returns the first one it won (past lastUid: none). */
   claimRecent(mailboxId: number, lastUid: number): number {
-    return this.db.transaction(() => {
+    return relaxed(this.db, () => {
       const first = this.db.prepare('SELECT first_recent_uid FROM mailboxes WHERE id = ?').pluck().get(mailboxId) as number | undefined;
       if (first === undefined || first > lastUid) return lastUid + 1;
       this.db.prepare('UPDATE mailboxes SET first_recent_uid = ? WHERE id = ?').run(lastUid + 1, mailboxId);
       return first;
-    }).immediate();
+    });
   }
 }

@@ -324,6 +324,23 @@ export const migrations: Migration[] = [
       `);
     },
   },
+  {
+    version: 9,
+    description: "the raw header block kept with its body row; how far a mailbox's expunge tombstones were pruned",
+    up(db) {
+      // header: the octets of the message's own header, blank line included, exactly as in
+      // the file (NULL for bodies stored before this version, or headers past 64 KiB: those
+      // are read from the file). tombstones_pruned_modseq: tombstones with a MODSEQ at or
+      // below it may be gone, so a QRESYNC from before it cannot be answered exactly (RFC 7162 §3.2.5.2).
+      db.exec(`
+        ALTER TABLE bodies ADD COLUMN header BLOB;
+        ALTER TABLE mailboxes ADD COLUMN tombstones_pruned_modseq INTEGER NOT NULL DEFAULT 0;
+        -- The change feed pages on (modseq, uid); a STORE 1:* gives thousands of rows one MODSEQ.
+        DROP INDEX messages_modseq;
+        CREATE INDEX messages_modseq ON messages(mailbox_id, modseq, uid);
+      `);
+    },
+  },
 ];
 
 export function migrate(db: Database, list: Migration[] = migrations): { from: number; to: number } {

@@ -11,6 +11,11 @@
 // - `state` is 'queued' for every row: whether an attempt is running is known
 //   only in memory, so a crash in the middle of one leaves the row to be tried
 //   again (a possible duplicate, never a loss).
+// - `remove(ids, { relaxed: true })` (the queue settling a sent message)
+//   commits under synchronous=NORMAL: consistent after any crash, but a power
+//   cut may undo the last such removals, and those messages are sent again (a
+//   duplicate, never a loss, as after a crash mid-attempt). The next FULL
+//   commit (any delivery) makes them durable too.
 
 import type { Database } from 'better-sqlite3';
 import { UserError } from '../core/errors.ts';
@@ -139,6 +144,15 @@ export class OutboundTable {
     return rows.map(toRow);
   }
 
+  /** Of `ids`, those still queued and due at `now` (a row deleted or rescheduled meanwhile, by another process too, is not). */
+  stillDue(ids: readonly number[], now: number): Set<number> {
+    const rows = this.db
+      .prepare(`SELECT id FROM outbound WHERE id IN (SELECT value FROM json_each(?)) AND state = 'queued' AND next_attempt_at <= ?`)
+      .pluck()
+      .all(JSON.stringify(ids), now) as number[];
+    return new Set(rows);
+  }
+
   /** When the next row falls due, if any, leaving out the rows and the recipient domains named. */
   nextDue(options: { exceptIds?: readonly number[]; exceptDomains?: readonly string[] } = {}): number | undefined {
     return (
@@ -156,9 +170,13 @@ export class OutboundTable {
     return this.db.prepare('SELECT count(*) FROM outbound').pluck().get() as number;
   }
 
-  /** Settles rows: each is deleted and its body reference given back, in one transaction. */
-  remove(ids: readonly number[]): number {
-    return this.db.transaction(() => {
+  /**
+   * Settles rows: each is deleted and its body reference given back, in one
+   * transaction. `relaxed`: without the WAL sync (see the invariants above):
+   * for rows whose message was sent, where losing the removal costs a duplicate.
+   */
+  remove(ids: readonly number[], options: { relaxed?: boolean } = {}): number {
+    const run = this.db.transaction(() => {
       let removed = 0;
       for (const id of ids) {
         const row = this.db.prepare('DELETE FROM outbound WHERE id = ? RETURNING body_id').get(id) as { body_id: number } | undefined;
@@ -167,7 +185,15 @@ export class OutboundTable {
         removed += 1;
       }
       return removed;
-    }).immediate();
+    });
+    if (!options.relaxed) return run.immediate();
+    // The pragma belongs to the connection; it is put back whatever happens, before any other statement runs.
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return run.immediate();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   /** Temporary failures, in one transaction: each row is tried again at its `nextAttemptAt`. */

@@ -4,10 +4,18 @@
 // says when a stored hash is weaker than today's parameters, and the login path
 // re-hashes it with the password it has just verified.
 //
-// ln=15, r=8 costs 32 MiB and about 0.1 s on a Raspberry Pi 4 per attempt; scrypt
-// runs on libuv's thread pool, so at most four run at once.
+// ln=15, r=8 costs 32 MiB and about 0.1 s on a Raspberry Pi 4 per attempt.
+//
+// Invariant: at most `scryptConcurrency` scrypt computations run at once in this
+// process (2, or 1 on a one-core machine); the rest wait in order. scrypt runs on
+// libuv's thread pool, which would otherwise run four at once and hold 32 MiB
+// each, and which body-file fsyncs share: ten logins at once take 2 × 32 MiB and
+// leave threads for deliveries. A waiting login holds only its closure.
+// `scryptActivity` counts the work so that tests can see a cache hit (no run)
+// and the bound (the peak), without timing anything.
 
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { UserError } from '../core/errors.ts';
 
 export interface ScryptParams {
@@ -21,11 +29,46 @@ const saltBytes = 16;
 const hashBytes = 32;
 export const maxPasswordBytes = 1024;
 
-function scrypt(password: string, salt: Buffer, keylen: number, params: ScryptParams): Promise<Buffer> {
+/** How many scrypt computations may run at once (see the invariant above). */
+export const scryptConcurrency = Math.max(1, Math.min(2, availableParallelism()));
+
+/** What scrypt has done in this process: runs started, running now, the most at once, waiting now. */
+export const scryptActivity = { runs: 0, running: 0, peak: 0, waiting: 0 };
+
+const scryptQueue: (() => void)[] = [];
+
+function releaseSlot(): void {
+  scryptActivity.running -= 1;
+  const next = scryptQueue.shift();
+  if (next) next();
+}
+
+async function acquireSlot(): Promise<void> {
+  if (scryptActivity.running < scryptConcurrency) {
+    scryptActivity.running += 1;
+  } else {
+    scryptActivity.waiting += 1;
+    // releaseSlot hands the freed slot to the first in line, in the same turn.
+    await new Promise<void>((resolve) => scryptQueue.push(() => {
+      scryptActivity.waiting -= 1;
+      scryptActivity.running += 1;
+      resolve();
+    }));
+  }
+  scryptActivity.runs += 1;
+  scryptActivity.peak = Math.max(scryptActivity.peak, scryptActivity.running);
+}
+
+async function scrypt(password: string, salt: Buffer, keylen: number, params: ScryptParams): Promise<Buffer> {
   const options: ScryptOptions = { N: 2 ** params.ln, r: params.r, p: params.p, maxmem: 256 * 2 ** params.ln * params.r + 1024 * 1024 };
-  return new Promise((resolve, reject) => {
-    scryptCallback(password.normalize('NFC'), salt, keylen, options, (error, key) => (error ? reject(error) : resolve(key)));
-  });
+  await acquireSlot();
+  try {
+    return await new Promise((resolve, reject) => {
+      scryptCallback(password.normalize('NFC'), salt, keylen, options, (error, key) => (error ? reject(error) : resolve(key)));
+    });
+  } finally {
+    releaseSlot();
+  }
 }
 
 export function checkPasswordText(password: string): void {

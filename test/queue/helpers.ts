@@ -16,12 +16,12 @@ export const fastRetry: Partial<QueueTimings> = { retryBaseMs: 200, retryMaxMs: 
 
 export async function startQueueServices(
   t: ExecutionContext,
-  options: { data?: string; dnsServer?: string; mxPort?: number; timings?: Partial<QueueTimings>; family?: boolean; overrides?: Record<string, string> } = {},
+  options: { data?: string; dnsServer?: string; mxPort?: number; timings?: Partial<QueueTimings>; family?: boolean; overrides?: Record<string, string>; queue?: Omit<NonNullable<Parameters<typeof startServices>[1]>['queue'] & {}, 'timings' | 'mxPort'> } = {},
 ): Promise<TestServices> {
   const env = await startServices(t, {
     data: options.data,
     overrides: { ...(options.dnsServer ? { 'dns-servers': options.dnsServer } : {}), ...options.overrides },
-    queue: { timings: { ...fastRetry, ...options.timings }, mxPort: options.mxPort },
+    queue: { ...options.queue, timings: { ...fastRetry, ...options.timings }, mxPort: options.mxPort },
   });
   if (options.family ?? true) await addFamily(env.services);
   return env;

@@ -85,7 +85,7 @@ test('rename moves children and subscriptions; INBOX rename moves its messages a
   const old = store.mail.findMailbox(alice.id, 'Old Inbox')!;
   const inbox = store.mail.findMailbox(alice.id, 'INBOX')!;
   t.deepEqual([old.messages, old.unseen, inbox.messages, inbox.unseen], [2, 1, 0, 0]);
-  t.deepEqual(store.mail.messages.changes(inbox.id, 0).map((c) => [c.kind, c.uid]), [['expunge', 1], ['expunge', 2]]);
+  t.deepEqual([...store.mail.messages.changes(inbox.id, 0)].map((c) => [c.kind, c.uid]), [['expunge', 1], ['expunge', 2]]);
 });
 
 test('SELECT claims \\Recent for one session only; EXAMINE shows it without claiming', async (t) => {

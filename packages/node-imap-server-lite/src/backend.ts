@@ -337,6 +337,15 @@ export interface ImapBackend<User = unknown, Mailbox = unknown> {
    */
   changes(ctx: SessionContext<User>, mailbox: Mailbox, sinceModseq: number): MaybePromise<Items<MailboxChange>>;
   /**
+   * QRESYNC (RFC 7162 §3.2.5.2, §3.2.6): the UIDs within `uids` expunged after
+   * `sinceModseq`, from an index of tombstones rather than the whole feed.
+   * Null when tombstones that old are no longer kept: the library then reports
+   * every UID of `uids` the mailbox does not hold as vanished (the RFC lets a
+   * server name UIDs that never existed). Without this method the library
+   * reads the tombstones from `changes()`.
+   */
+  vanished?(ctx: SessionContext<User>, mailbox: Mailbox, sinceModseq: number, uids: UidSet): MaybePromise<UidSet | null>;
+  /**
    * Offers new UIDs to this session as \Recent; returns those it won (each
    * message is \Recent in exactly one session). Without it, only the messages
    * claimed by openMailbox are \Recent.

@@ -104,3 +104,37 @@ test('imapflow append()', async (t) => {
   t.is(backend.mailbox(user, 'Sent').messages.length, 1);
   await client.logout();
 });
+
+test('after each "+" the quickAck option gets the socket, once the "+" has left; not for LITERAL+', async (t) => {
+  // What the application does there (TCP_QUICKACK) lets a client that sends the
+  // literal and its CRLF in two writes with Nagle on (Python's imaplib) send the
+  // CRLF at once; here: the hook's timing and argument, and such an APPEND.
+  const calls: { remotePort: number | undefined; unsent: number }[] = [];
+  const { client, backend } = await loggedInClient(t, {
+    quickAck: (socket) => calls.push({ remotePort: socket.remotePort, unsent: socket.writableLength }),
+  });
+  client.socket.setNoDelay(false);
+  client.write(`a1 APPEND INBOX {${body.length}}\r\n`);
+  t.is(await client.readResponse(), '+ Ready for literal data');
+  t.deepEqual(calls, [{ remotePort: client.socket.localPort, unsent: 0 }], 'called before the client could read "+", with nothing left unsent');
+  client.write(body);
+  client.write('\r\n');
+  t.regex((await client.until('a1')).tagged, /^a1 OK \[APPENDUID \d+ 1\]/);
+  client.write(`a2 APPEND INBOX {${body.length}+}\r\n${body}\r\n`);
+  t.regex((await client.until('a2')).tagged, /^a2 OK/);
+  t.is(calls.length, 1, 'a non-synchronizing literal has no "+"');
+  t.is(backend.mailbox(user, 'INBOX').messages.length, 2);
+});
+
+test('a quickAck option that throws changes nothing', async (t) => {
+  const { client, backend } = await loggedInClient(t, {
+    quickAck: () => {
+      throw new Error('no such option here');
+    },
+  });
+  client.write(`a1 APPEND INBOX {${body.length}}\r\n`);
+  t.is(await client.readResponse(), '+ Ready for literal data');
+  client.write(body + '\r\n');
+  t.regex((await client.until('a1')).tagged, /^a1 OK/);
+  t.is(backend.mailbox(user, 'INBOX').messages.length, 1);
+});

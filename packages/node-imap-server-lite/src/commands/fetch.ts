@@ -23,6 +23,7 @@ import { discardBodies, releaseSource, ResponseBuilder } from '../protocol/encod
 import { ParseError } from '../protocol/parser.ts';
 import type { SequenceSet } from '../protocol/sequence.ts';
 import { formatUidSet, uidSetFromSorted, uidSetHas } from '../uid-set.ts';
+import { vanishedSince } from './select.ts';
 import { defineCommand, selectedState } from './types.ts';
 
 interface FetchArgs {
@@ -81,7 +82,10 @@ function fetchCommandFor(uid: boolean) {
         }
       }
 
-      if (args.vanished) {
+      if (args.vanished && session.backend.vanished) {
+        const gone = await vanishedSince(session, view, args.changedSince!, uids);
+        if (gone.length > 0) await session.untagged(`VANISHED (EARLIER) ${formatUidSet(gone)}`);
+      } else if (args.vanished) {
         const vanished: number[] = [];
         for await (const change of await session.backend.changes(ctx, view.handle, args.changedSince!)) {
           if (change.kind === 'expunge' && uidSetHas(uids, change.uid) && view.seqOf(change.uid) === 0) vanished.push(change.uid);

@@ -16,7 +16,7 @@ import { ParseError } from '../protocol/parser.ts';
 import { parseSequenceSet } from '../protocol/sequence.ts';
 import { SelectedMailbox } from '../session/selected.ts';
 import type { Session } from '../session/session.ts';
-import { formatUidSet, uidSet, uidSetFromSorted, uidSetHas, type UidSet } from '../uid-set.ts';
+import { formatUidSet, uidSet, uidSetFromSorted, uidSetHas, uidSetSubtract, type UidSet } from '../uid-set.ts';
 import { authenticatedStates, defineCommand } from './types.ts';
 
 interface QresyncParams {
@@ -107,30 +107,48 @@ async function open(session: Session, args: SelectArgs, readOnlyWanted: boolean)
   await session.untagged(`OK [UIDVALIDITY ${view.uidValidity}] UIDs valid`);
   await session.untagged(`OK [UIDNEXT ${Math.max(opened.uidNext, view.lastUid + 1)}] Predicted next UID`);
   await session.untagged(`OK [HIGHESTMODSEQ ${view.modseq}] Highest`);
-  if (args.qresync && args.qresync.uidValidity === view.uidValidity) await resync(session, view, args.qresync);
+  if (args.qresync && args.qresync.uidValidity === view.uidValidity) await resync(session, view, args.qresync, Math.max(opened.uidNext, view.lastUid + 1));
   return { code: readOnly ? 'READ-ONLY' : 'READ-WRITE', text: `${readOnly ? 'EXAMINE' : 'SELECT'} completed` };
 }
 
 /** RFC 7162 §3.2.5: what changed since the client's MODSEQ, as VANISHED (EARLIER) and FETCH. */
-async function resync(session: Session, view: SelectedMailbox, params: QresyncParams): Promise<void> {
+async function resync(session: Session, view: SelectedMailbox, params: QresyncParams, uidNext: number): Promise<void> {
   if (params.modseq >= view.modseq) return;
-  const feed = await session.backend.changes(session.context(), view.handle, params.modseq);
+  const ctx = session.context();
+  const known: UidSet = params.knownUids ?? (uidNext > 1 ? [[1, uidNext - 1]] : []);
+  // Tombstones from the backend's index when it has one; the feed below then only gives flag changes.
+  const fromIndex = session.backend.vanished ? await vanishedSince(session, view, params.modseq, known) : undefined;
+  const feed = await session.backend.changes(ctx, view.handle, params.modseq);
   const vanished: number[] = [];
   const changed = new Map<number, { flags: readonly string[]; modseq: number }>();
   for await (const change of feed) {
     if (change.modseq > view.modseq) continue; // newer than the snapshot: the next sync tells it
     if (params.knownUids && !uidSetHas(params.knownUids, change.uid)) continue;
     if (change.kind === 'expunge') {
-      if (view.seqOf(change.uid) === 0) vanished.push(change.uid);
+      if (!fromIndex && view.seqOf(change.uid) === 0) vanished.push(change.uid);
     } else if (view.seqOf(change.uid) > 0) {
       changed.set(change.uid, change);
     }
   }
-  if (vanished.length > 0) await session.untagged(`VANISHED (EARLIER) ${formatUidSet(uidSetFromSorted(vanished.sort((a, b) => a - b)))}`);
+  const gone = fromIndex ?? uidSetFromSorted(vanished.sort((a, b) => a - b));
+  if (gone.length > 0) await session.untagged(`VANISHED (EARLIER) ${formatUidSet(gone)}`);
   for (const uid of [...changed.keys()].sort((a, b) => a - b)) {
     const change = changed.get(uid)!;
     await session.sendFlagsFetch(view, view.seqOf(uid), uid, change.flags, change.modseq, true);
   }
+}
+
+/**
+ * VANISHED (EARLIER) from the backend's tombstone index, without the UIDs this
+ * session still numbers (those are told by EXPUNGE/VANISHED in their turn).
+ * When the backend no longer has tombstones that old, every UID of `within`
+ * that the mailbox does not hold is reported: RFC 7162 §3.2.5.2 and §3.2.6 let
+ * a server name UIDs the client never had, and a client must not keep a
+ * message the server cannot vouch for.
+ */
+export async function vanishedSince(session: Session, view: SelectedMailbox, sinceModseq: number, within: UidSet): Promise<UidSet> {
+  const expunged = await session.backend.vanished!(session.context(), view.handle, sinceModseq, within);
+  return uidSetSubtract(expunged ?? within, view.allUids());
 }
 
 export const selectCommand = selection('SELECT', false);

@@ -19,6 +19,9 @@
 //   command that writes to it instead of growing a buffer here: at most
 //   `queueLimit` octets of text wait here (small before login, see
 //   `setQueueLimit`), plus the response being written.
+// - Writes made in one turn of the event loop are corked and leave together in
+//   the next check phase; `flushed()` resolves after that, when a socket option
+//   that must follow the octets (TCP_QUICKACK after "+") can be set.
 
 import type { Duplex } from 'node:stream';
 import { discardBodies, type OutPart } from './encode.ts';
@@ -57,6 +60,8 @@ export class ResponseWriter {
   private blocked = false;
   private corked = false;
   private idleWaiters: (() => void)[] = [];
+  /** Waiting for the writes of this turn to leave the cork (see `flushed`). */
+  private flushWaiters: (() => void)[] = [];
   private queueLimit = defaultQueueLimit;
   /** Octets written, for tests and logs. */
   written = 0;
@@ -111,6 +116,16 @@ export class ResponseWriter {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Resolves once everything sent so far has been handed to the socket (written
+   * and uncorked, so in the kernel unless the socket is full): the session sets
+   * a socket option that must come after the octets left (options.quickAck).
+   */
+  async flushed(): Promise<void> {
+    await this.idle();
+    if (this.corked && !this.closedError) await new Promise<void>((resolve) => this.flushWaiters.push(resolve));
+  }
+
   /** Fails every queued response; later sends fail at once. */
   close(): void {
     if (!this.closedError) this.closedError = new ConnectionClosedError();
@@ -119,6 +134,7 @@ export class ResponseWriter {
       item.reject(this.closedError);
     }
     for (const waiter of this.drainWaiters.splice(0)) waiter();
+    for (const waiter of this.flushWaiters.splice(0)) waiter();
   }
 
   private watch(socket: Duplex): void {
@@ -236,6 +252,7 @@ export class ResponseWriter {
       setImmediate(() => {
         this.corked = false;
         socket.uncork();
+        for (const waiter of this.flushWaiters.splice(0)) waiter();
       });
     }
     const ok = socket.write(bytes);
