@@ -17,6 +17,7 @@ import type { Logger, LogLevel } from './core/log.ts';
 import { portFor, standardPorts, type PortName } from './core/ports.ts';
 import type { Service, ServiceHealth } from './core/service.ts';
 import { createBodyAnalyzer } from './delivery/analyzer.ts';
+import { SearchBackfill } from './store/search-index.ts';
 import { LocalDelivery } from './delivery/local.ts';
 import { createSigner } from './dkim/index.ts';
 import { createResolver } from './dns/index.ts';
@@ -99,6 +100,8 @@ export class ServicesProcess {
   private lock: DataLock | undefined;
   private storage: StorageStateWatcher | undefined;
   private garbageTimer: NodeJS.Timeout | undefined;
+  /** Indexes bodies the search index does not have yet (from before migration 8, or too large to index at delivery). */
+  private searchBackfill: SearchBackfill | undefined;
   private tombstoneTimer: NodeJS.Timeout | undefined;
   /** Sends what is queued for other servers; started first, stopped last among the services. */
   queue: QueueService | undefined;
@@ -273,6 +276,9 @@ export class ServicesProcess {
       this.store.mail.collectGarbage().catch((error: unknown) => this.logger.warn('garbage collection failed', { error }));
     }, 60_000);
     this.garbageTimer.unref();
+    // In the background, in short batches; until a body is indexed, searches scan it.
+    this.searchBackfill = new SearchBackfill(this.store.db, this.store.mail.files, {}, (error) => this.logger.warn('search index backfill failed', { error }));
+    this.searchBackfill.start();
     // Old expunge tombstones go (the newest 20,000 per mailbox stay); QRESYNC from before them still answers correctly.
     // Hourly, and each run only up to what the previous run saw: longer than any open session can stay behind (mail.ts).
     const pruneRun = this.store.mail.tombstonePruner();
@@ -490,6 +496,7 @@ export class ServicesProcess {
       this.logger.info('stopping');
       await this.stopServices(false);
       clearInterval(this.garbageTimer);
+      await this.searchBackfill?.stop();
       clearInterval(this.tombstoneTimer);
       this.storage?.close();
       removeRunConfig(this.store.paths.root);

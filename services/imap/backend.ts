@@ -35,7 +35,10 @@ import {
   type MailboxStatus,
   type OpenedMailbox,
   type QuotaRoot,
+  type SearchQuery,
+  type SearchResult,
   type SectionRequest,
+  type SortCriterion,
   type SessionContext,
   type SpecialUse,
   type StoredMessage,
@@ -50,6 +53,7 @@ import type { Account, Mailbox, MessageRecord, Store } from '../store/index.ts';
 import { MailError } from '../store/index.ts';
 import { MailboxNameError } from '../store/mailbox-names.ts';
 import { receiveMessage, type BodyAnalyzer } from '../store/receive.ts';
+import { IndexedSearch } from './search.ts';
 
 /** Sections up to this size are read in one go rather than streamed. */
 const smallSection = 256 * 1024;
@@ -140,10 +144,12 @@ function nulFilter(): Transform {
 export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
   private readonly mail: Store['mail'];
   private readonly accounts: Store['accounts'];
+  private readonly indexed: IndexedSearch;
 
   constructor(private readonly options: StoreBackendOptions) {
     this.mail = options.store.mail;
     this.accounts = options.store.accounts;
+    this.indexed = new IndexedSearch(options.store.db, options.store.mail.files);
   }
 
   /** The open mailbox as it is now; NONEXISTENT once it was deleted (even if a mailbox was made again in its place). */
@@ -391,6 +397,18 @@ export class StoreBackend implements ImapBackend<ImapUser, MailboxHandle> {
     // process's timer marks and removes them (a scan per EXPUNGE cost 4 % of the CPU).
     const expunged = guard(() => this.mail.expunge(mailbox, uids));
     return uidSetFromSorted(expunged);
+  }
+
+  // ---- search and sort: from the search index (search.ts); undefined leaves them to the library ----
+
+  async search(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, query: SearchQuery): Promise<SearchResult | undefined> {
+    this.mailbox(handle);
+    return this.indexed.search(handle.id, query);
+  }
+
+  async sort(_ctx: SessionContext<ImapUser>, handle: MailboxHandle, criteria: readonly SortCriterion[], query: SearchQuery): Promise<readonly number[] | undefined> {
+    this.mailbox(handle);
+    return this.indexed.sort(handle.id, criteria, query);
   }
 
   // ---- quota (RFC 9208): one root per account, "" ----

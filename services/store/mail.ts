@@ -22,6 +22,7 @@ import type { MailChangeKind, MailEvents } from './mail-events.ts';
 import { normalizeMailboxName, type SpecialUse } from './mailbox-names.ts';
 import { MailboxTable, type Mailbox } from './mailboxes.ts';
 import { MessageTable, type UidRanges } from './messages.ts';
+import { indexNewBody, type SearchRecord } from './search-index.ts';
 import { relaxed } from './statements.ts';
 import type { OutboundOrigin } from './outbound.ts';
 
@@ -43,6 +44,8 @@ export interface MessageSummary {
   from: string;
   sentAt: number | null;
   messageId: string | null;
+  /** What the search index keeps of the message, made by the analyzer while it streamed in; absent when it was too large (left to the backfill). */
+  index?: SearchRecord;
   /** The raw octets of the message's own header, blank line included, when short enough to keep in the row (migration 9). */
   header?: Uint8Array;
 }
@@ -237,10 +240,13 @@ export class MailStore {
 
   private insertBody(body: ReceivedBody, refs: number): number {
     const { summary } = body;
-    return this.db
+    const id = this.db
       .prepare('INSERT INTO bodies (file, size, structure, sent_at, subject, from_text, message_id, refs, header) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id')
       .pluck()
       .get(body.file.file, body.file.size, JSON.stringify(body.structure), summary.sentAt, summary.subject, summary.from, summary.messageId, refs, summary.header ?? null) as number;
+    // The search index rows, in the same transaction (search-index.ts).
+    indexNewBody(this.db, id, summary.index);
+    return id;
   }
 
   // ---- changes to messages ----

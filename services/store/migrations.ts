@@ -281,6 +281,50 @@ export const migrations: Migration[] = [
     },
   },
   {
+    version: 8,
+    description: 'the search index: decoded header fields and sort keys per body, an FTS5 trigram index of its text (search-index.ts)',
+    up(db) {
+      // state: 0 pending (the backfill indexes it), 1 indexed, 2 never indexed (searches scan it).
+      // Every body stored before this version starts pending.
+      db.exec(`
+        CREATE TABLE body_search (
+          body_id INTEGER PRIMARY KEY,
+          state INTEGER NOT NULL CHECK (state IN (0, 1, 2)),
+          h_from TEXT,
+          h_to TEXT,
+          h_cc TEXT,
+          h_bcc TEXT,
+          h_subject TEXT,
+          h_message_id TEXT,
+          h_in_reply_to TEXT,
+          h_references TEXT,
+          h_date TEXT,
+          h_list_id TEXT,
+          sent_day INTEGER,
+          split INTEGER NOT NULL DEFAULT 0,
+          sort_subject TEXT,
+          sort_from TEXT,
+          sort_to TEXT,
+          sort_cc TEXT,
+          sort_display_from TEXT,
+          sort_display_to TEXT,
+          sort_date INTEGER
+        ) STRICT;
+        CREATE INDEX body_search_pending ON body_search(body_id) WHERE state = 0;
+        CREATE INDEX body_search_unindexed ON body_search(body_id) WHERE state = 2;
+
+        CREATE VIRTUAL TABLE body_text USING fts5(h, u, a, detail=none, tokenize='trigram case_sensitive 1 remove_diacritics 0');
+
+        CREATE TRIGGER bodies_search_delete AFTER DELETE ON bodies BEGIN
+          DELETE FROM body_search WHERE body_id = old.id;
+          DELETE FROM body_text WHERE rowid = old.id;
+        END;
+
+        INSERT INTO body_search (body_id, state) SELECT id, 0 FROM bodies;
+      `);
+    },
+  },
+  {
     version: 9,
     description: "the raw header block kept with its body row; how far a mailbox's expunge tombstones were pruned",
     up(db) {

@@ -24,3 +24,10 @@ export { decodeMailboxUtf7, encodeMailboxUtf7 } from './protocol/utf7.ts';
 export { formatDateTime, parseDateTime } from './protocol/dates.ts';
 export { bodyFromStructure } from './fetch/body.ts';
 export type { Session } from './session/session.ts';
+// The fallback matcher's text and sort semantics, for a backend that answers
+// SEARCH and SORT itself and must agree with it exactly (Mailnest's index).
+export { addressSearchText } from './search/addresses.ts';
+export { bodyText, decodeEncodedWords, parseHeader, splitHeader, type HeaderField } from './search/mime-text.ts';
+export { baseSubject, compareRows, sortKeys, sortRow, type SortRow } from './search/sort.ts';
+export { encodedHints, maxBodyBytes, maxHeaderBytes } from './search/match.ts';
+export { parseHeaderDate, utcDayOf } from './protocol/dates.ts';

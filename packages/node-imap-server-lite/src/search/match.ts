@@ -18,9 +18,9 @@ import { addressSearchText } from './addresses.ts';
 import { bodyText, headerValue, parseHeader, splitHeader, type HeaderField } from './mime-text.ts';
 import { scopeOf } from './query.ts';
 
-const maxHeaderBytes = 1024 * 1024;
+export const maxHeaderBytes = 1024 * 1024;
 const addressFields = new Set(['FROM', 'TO', 'CC', 'BCC', 'SENDER', 'REPLY-TO']);
-const maxBodyBytes = 32 * 1024 * 1024;
+export const maxBodyBytes = 32 * 1024 * 1024;
 /** Messages matched at once (their reads overlap)... */
 const matchConcurrency = 8;
 /** ...when they are no larger than this. */
@@ -111,7 +111,7 @@ async function readAll(source: ByteSource, limit: number): Promise<Buffer> {
  * or an encoded word in the header of an attached message. Without any of them, a word absent from the raw octets (compared
  * ASCII case-insensitively) is absent from the decoded text too.
  */
-const encodedHints = ['base64', 'quoted-printable', 'utf-16', 'utf-32', 'ucs-2', 'ucs-4', 'utf-7', '=?'];
+export const encodedHints = ['base64', 'quoted-printable', 'utf-16', 'utf-32', 'ucs-2', 'ucs-4', 'utf-7', '=?'];
 
 class LoadedMessage {
   private header: HeaderField[] | undefined;

@@ -86,14 +86,19 @@ export interface SortRow {
 export async function sortRow(message: FetchedMessage, seq: number, criteria: readonly SortCriterion[]): Promise<SortRow> {
   const needsEnvelope = criteria.some((c) => c.key !== 'ARRIVAL' && c.key !== 'SIZE');
   const envelope = needsEnvelope ? ((await message.envelope()) as readonly ImapValue[]) : [];
-  const keys = criteria.map((criterion): string | number => {
+  return { uid: message.uid, seq, keys: sortKeys(envelope, message.internalDate.getTime(), message.size, criteria) };
+}
+
+/** The sort keys of one message from its ENVELOPE, INTERNALDATE (ms) and RFC822.SIZE; synchronous, for a backend that precomputes them. */
+export function sortKeys(envelope: readonly ImapValue[], internalDate: number, size: number, criteria: readonly SortCriterion[]): (string | number)[] {
+  return criteria.map((criterion): string | number => {
     switch (criterion.key) {
       case 'ARRIVAL':
-        return message.internalDate.getTime();
+        return internalDate;
       case 'SIZE':
-        return message.size;
+        return size;
       case 'DATE':
-        return parseHeaderDate(asText(envelope[0]))?.time ?? message.internalDate.getTime();
+        return parseHeaderDate(asText(envelope[0]))?.time ?? internalDate;
       case 'SUBJECT':
         return baseSubject(asText(envelope[1]));
       case 'FROM':
@@ -108,7 +113,6 @@ export async function sortRow(message: FetchedMessage, seq: number, criteria: re
         return display(envelope[5]);
     }
   });
-  return { uid: message.uid, seq, keys };
 }
 
 export function compareRows(criteria: readonly SortCriterion[]) {
