@@ -1,7 +1,8 @@
 // quickAck(socket): turns on TCP_QUICKACK (Linux) on a connection's socket, so
 // that the next segment it receives is acknowledged as soon as it is read
 // instead of after the delayed-ACK timer (40 ms). The IMAP server calls it after
-// each "+" continuation request (node-imap-server-lite's `quickAck` option):
+// each flush of its output, "+" continuation requests included
+// (node-imap-server-lite's `quickAck` option):
 // a client with Nagle on that sends a literal and its closing CRLF in two
 // writes (Python's imaplib, OfflineIMAP) cannot send the CRLF before that ACK.
 // Dovecot sets the same option after each write.
@@ -14,7 +15,7 @@
 //   only slower for such clients. It never throws.
 // - The option is not sticky: Linux clears it again when the server next
 //   answers quickly (it re-enters its interactive mode), which is why it is set
-//   after each continuation and not once per connection.
+//   after each flush and not once per connection.
 
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';

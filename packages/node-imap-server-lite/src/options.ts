@@ -84,9 +84,9 @@ export interface ImapServerOptions<User = unknown, Mailbox = unknown> {
    */
   mayBeProbe?: (remoteAddress: string) => boolean;
   /**
-   * Called with the connection's socket right after each continuation request
-   * ("+", RFC 3501 §7.5) has been written, when the client is about to send a
-   * literal. A client with Nagle's algorithm on that writes the literal and its
+   * Called with the connection's socket after each flush of output (so right
+   * after each continuation request, "+", RFC 3501 §7.5, when the client is
+   * about to send a literal). A client with Nagle's algorithm on that writes the literal and its
    * closing CRLF in two sends (Python's imaplib) holds the CRLF back until the
    * literal is acknowledged; having just sent "+", the server's TCP is in the
    * "interactive" (pingpong) mode where it delays that ACK, 40 ms on Linux. The

@@ -105,24 +105,29 @@ test('imapflow append()', async (t) => {
   await client.logout();
 });
 
-test('after each "+" the quickAck option gets the socket, once the "+" has left; not for LITERAL+', async (t) => {
-  // What the application does there (TCP_QUICKACK) lets a client that sends the
-  // literal and its CRLF in two writes with Nagle on (Python's imaplib) send the
-  // CRLF at once; here: the hook's timing and argument, and such an APPEND.
+test('after each flush of output (a "+" among them) the quickAck option gets the socket, with nothing left unsent', async (t) => {
+  // What the application does there (TCP_QUICKACK, as Dovecot after each write)
+  // lets a client that sends the literal and its CRLF in two writes with Nagle
+  // on (Python's imaplib) send the CRLF at once; here: the hook's timing and
+  // argument, and such an APPEND.
   const calls: { remotePort: number | undefined; unsent: number }[] = [];
   const { client, backend } = await loggedInClient(t, {
     quickAck: (socket) => calls.push({ remotePort: socket.remotePort, unsent: socket.writableLength }),
   });
+  const before = calls.length;
   client.socket.setNoDelay(false);
   client.write(`a1 APPEND INBOX {${body.length}}\r\n`);
   t.is(await client.readResponse(), '+ Ready for literal data');
-  t.deepEqual(calls, [{ remotePort: client.socket.localPort, unsent: 0 }], 'called before the client could read "+", with nothing left unsent');
+  t.deepEqual(calls.slice(before), [{ remotePort: client.socket.localPort, unsent: 0 }], 'called once the "+" had left, before the client could read it, with nothing left unsent');
   client.write(body);
   client.write('\r\n');
   t.regex((await client.until('a1')).tagged, /^a1 OK \[APPENDUID \d+ 1\]/);
+  const afterFirst = calls.length;
+  t.true(afterFirst > before + 1, 'and again after the tagged answer');
   client.write(`a2 APPEND INBOX {${body.length}+}\r\n${body}\r\n`);
   t.regex((await client.until('a2')).tagged, /^a2 OK/);
-  t.is(calls.length, 1, 'a non-synchronizing literal has no "+"');
+  t.true(calls.length > afterFirst, 'after the answer to a LITERAL+ APPEND too');
+  t.true(calls.every((call) => call.unsent === 0 && call.remotePort === client.socket.localPort));
   t.is(backend.mailbox(user, 'INBOX').messages.length, 2);
 });
 

@@ -63,6 +63,8 @@ export class ResponseWriter {
   /** Waiting for the writes of this turn to leave the cork (see `flushed`). */
   private flushWaiters: (() => void)[] = [];
   private queueLimit = defaultQueueLimit;
+  /** Called after each flush of the cork (options.quickAck). */
+  private afterFlush: (() => void) | undefined;
   /** Octets written, for tests and logs. */
   written = 0;
 
@@ -82,6 +84,11 @@ export class ResponseWriter {
 
   get closed(): boolean {
     return this.closedError !== null;
+  }
+
+  /** A function to call each time corked writes have left for the socket (a socket option that must follow them). */
+  onFlush(hook: () => void): void {
+    this.afterFlush = hook;
   }
 
   /** How much queued text `send()` accepts without waiting (the session keeps it small before login). */
@@ -252,6 +259,13 @@ export class ResponseWriter {
       setImmediate(() => {
         this.corked = false;
         socket.uncork();
+        if (this.afterFlush && !this.closedError) {
+          try {
+            this.afterFlush();
+          } catch {
+            // A socket option that could not be set: the octets left all the same.
+          }
+        }
         for (const waiter of this.flushWaiters.splice(0)) waiter();
       });
     }
