@@ -7,15 +7,17 @@
 // ln=15, r=8 costs 32 MiB and about 0.1 s on a Raspberry Pi 4 per attempt.
 //
 // Invariant: at most `scryptConcurrency` scrypt computations run at once in this
-// process (2, or 1 on a one-core machine); the rest wait in order. scrypt runs on
-// libuv's thread pool, which would otherwise run four at once and hold 32 MiB
-// each, and which body-file fsyncs share: ten logins at once take 2 × 32 MiB and
-// leave threads for deliveries. A waiting login holds only its closure.
+// process (one); the rest wait in order. scrypt runs on libuv's thread pool,
+// which would otherwise run four at once and hold 32 MiB each, and which
+// body-file fsyncs share: ten logins at once take 32 MiB, not 320, and leave
+// threads for deliveries; the tenth waits about a second on a Raspberry Pi 4,
+// once (the login cache in login-cache.ts spares a repeated login the work).
+// On a 512 MB board memory is the scarcer of the two. A waiting login holds
+// only its closure.
 // `scryptActivity` counts the work so that tests can see a cache hit (no run)
 // and the bound (the peak), without timing anything.
 
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { UserError } from '../core/errors.ts';
 
 export interface ScryptParams {
@@ -30,7 +32,7 @@ const hashBytes = 32;
 export const maxPasswordBytes = 1024;
 
 /** How many scrypt computations may run at once (see the invariant above). */
-export const scryptConcurrency = Math.max(1, Math.min(2, availableParallelism()));
+export const scryptConcurrency = 1;
 
 /** What scrypt has done in this process: runs started, running now, the most at once, waiting now. */
 export const scryptActivity = { runs: 0, running: 0, peak: 0, waiting: 0 };
