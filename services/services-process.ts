@@ -20,7 +20,7 @@ import { createBodyAnalyzer } from './delivery/analyzer.ts';
 import { SearchBackfill } from './store/search-index.ts';
 import { LocalDelivery } from './delivery/local.ts';
 import { createSigner } from './dkim/index.ts';
-import { createResolver } from './dns/index.ts';
+import { createAuthResolver, createResolver } from './dns/index.ts';
 import { DoctorService, type DoctorOptions } from './doctor/index.ts';
 import { QueueService, type QueueOptions } from './queue/index.ts';
 import { ImapService } from './imap/index.ts';
@@ -323,6 +323,7 @@ export class ServicesProcess {
     this.store.mail.events.onListenerError = (error) => this.logger.error('a mail change listener failed', { error });
     const connectionLimits: ConnectionLimitSettings = { perAddress: this.config.maxConnectionsPerAddress, total: this.config.maxConnections, ...this.options.connectionLimits };
     const delivery = new LocalDelivery(this.store, createBodyAnalyzer, this.logger.child('delivery'), () => queue.kick());
+    const authResolver = createAuthResolver(this.config.dnsServers);
     const smtp = (role: 'mx' | 'submission', name: 'smtp' | 'submission' | 'submissions') =>
       new SmtpService({
         role,
@@ -340,6 +341,7 @@ export class ServicesProcess {
         logger: this.logger.child(name),
         storage: () => storage.state,
         connectionLimits,
+        authentication: { resolver: authResolver, dmarcExempt: () => this.config.filterDmarcExempt },
       });
     this.services.push(queue);
     this.services.push(smtp('mx', 'smtp'), smtp('submission', 'submission'), smtp('submission', 'submissions'));

@@ -284,6 +284,12 @@ export const schema = {
   messageSizeLimit: setting('message-size-limit', byteSize(64 * 1024, 1024 ** 3), 50 * 1024 ** 2, 'The largest message accepted over SMTP or IMAP APPEND.'),
   maxRecipients: setting('max-recipients', integer(1, 10000), 100, 'The most recipients one message may have.'),
   dnsServers: setting('dns-servers', serverListType, [] as string[], 'DNS servers for MX lookups of outgoing mail; empty uses the system resolver.'),
+  filterDmarcExempt: setting(
+    'filter-dmarc-exempt',
+    zoneListType,
+    [] as string[],
+    'Sender (From) domains whose mail failing a DMARC p=reject policy is delivered anyway, with dmarc=fail in Authentication-Results; empty: none.',
+  ),
   postmaster: setting(
     'postmaster',
     optionalAddressType,

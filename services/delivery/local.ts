@@ -3,7 +3,7 @@
 import type { Logger } from '../core/log.ts';
 import type { Account, DeliveryTarget, Delivered, OutboundOrigin, Store } from '../store/index.ts';
 import type { ReceivedBody } from '../store/mail.ts';
-import { receiveMessage, type BodyAnalyzer, type ReceiveOptions } from '../store/receive.ts';
+import { receiveMessage, type BodyAnalyzer, type BodyEdit, type ReceiveOptions } from '../store/receive.ts';
 
 export interface DeliveryPlan {
   accounts: Account[];
@@ -35,16 +35,18 @@ export class LocalDelivery {
   ) {}
 
   /**
-   * Receives `source` into a durable body, lets `check` refuse it, and stores
+   * Receives `source` into a durable body, lets `check` refuse or edit it (the
+   * content filter's header lines: a new file replaces the first), and stores
    * it for every planned recipient in one transaction. Any failure before
    * the commit leaves nothing behind (no row, no file) and reaches the caller.
    */
-  async receive(source: AsyncIterable<Buffer | string>, options: ReceiveOptions, plan: DeliveryPlan, check?: (body: ReceivedBody) => void): Promise<DeliveryResult> {
+  async receive(source: AsyncIterable<Buffer | string>, options: ReceiveOptions, plan: DeliveryPlan, check?: (body: ReceivedBody) => void | BodyEdit | Promise<void | BodyEdit>): Promise<DeliveryResult> {
     const queued = [...new Set(plan.external)];
     const forwarded = new Set(plan.forwarded);
     const copies = queued.map((recipient) => ({ sender: plan.sender, recipient, origin: forwarded.has(recipient) ? ('forward' as const) : plan.origin }));
     const result = await receiveMessage(this.store.mail.files, this.createAnalyzer(), source, options, {
       check,
+      analyzer: this.createAnalyzer,
       commit: (body) => this.store.mail.deliverGrouped(body, this.targets(plan.accounts), Date.now(), copies),
     });
     if (!result.ok) return result;

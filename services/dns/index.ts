@@ -25,3 +25,13 @@ export function createResolver(servers: readonly string[], timings: ResolverTimi
   if (servers.length > 0) resolver.setServers([...servers]);
   return resolver;
 }
+
+// Sender authentication (services/filter): each try waits 1.5 s, two tries; the stage bounds the whole check too.
+const authTimings: ResolverTimings = { timeoutMs: 1500, tries: 2 };
+
+/** The `resolve(name, type)` function mailauth calls, on the same servers as the mail resolver. */
+export function createAuthResolver(servers: readonly string[], timings: ResolverTimings = authTimings): (name: string, type: string) => Promise<unknown> {
+  const resolver = new dns.Resolver({ timeout: timings.timeoutMs, tries: timings.tries });
+  if (servers.length > 0) resolver.setServers([...servers]);
+  return (name, type) => resolver.resolve(name, type);
+}

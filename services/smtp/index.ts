@@ -14,11 +14,13 @@ import type { Service, ServiceHealth, ServiceState } from '../core/service.ts';
 import type { StorageState } from '../core/storage-state.ts';
 import type { DeliveryResult, LocalDelivery } from '../delivery/local.ts';
 import { AddressError, QuotaExceededError, type Account, type ReceivedBody, type Resolution, type Store } from '../store/index.ts';
-import { SourceAbortedError } from '../store/receive.ts';
+import { SourceAbortedError, type BodyEdit } from '../store/receive.ts';
 import type { MessageStructure } from '../mime/index.ts';
 import { installPromptGreeting } from './greeting.ts';
 import { installEnhancedCodeOverride, smtpError, type SmtpReplyError } from './replies.ts';
 import { traceHeaders } from './trace.ts';
+import { authenticationStage, checkSpf, type AuthenticationSettings, type SpfOutcome } from '../filter/authentication.ts';
+import { runStages, verdictHeaders, type FilterStage } from '../filter/index.ts';
 
 export interface SmtpOptions {
   /** `mx`: no AUTH, local recipients only. `submission`: AUTH required (after TLS), any recipient, sender checked. */
@@ -52,6 +54,8 @@ export interface SmtpOptions {
   plaintextAuthAllowed?: (remoteAddress: string) => boolean;
   /** Open connections per client address and in all, for this service. */
   connectionLimits?: ConnectionLimitSettings;
+  /** Sender authentication of mail from outside (services/filter): SPF at MAIL FROM, DKIM, ARC and DMARC at DATA. Off when absent. */
+  authentication?: AuthenticationSettings;
 }
 
 const diskFull = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
@@ -105,12 +109,17 @@ export class SmtpService implements Service {
   private rejected = 0;
   private readonly connectionLimits: ConnectionLimits;
   private readonly shouldLogRefusal = refusalLogThrottle();
+  /** The SPF result of each session's current MAIL FROM, kept for DATA. */
+  private readonly spfResults = new WeakMap<SMTPServerSession, Promise<SpfOutcome>>();
+  /** The filter stages run at DATA, in order. */
+  private readonly stages: FilterStage[];
 
   constructor(private readonly options: SmtpOptions) {
     this.name = options.name;
     this.connectionLimits = new ConnectionLimits(options.connectionLimits ?? defaultConnectionLimits);
     installEnhancedCodeOverride();
     installPromptGreeting();
+    this.stages = options.authentication ? [authenticationStage(options.authentication)] : [];
   }
 
   async start(): Promise<void> {
@@ -230,7 +239,13 @@ export class SmtpService implements Service {
       },
       onMailFrom: (address, session, callback) => {
         this.connections.get(session)?.log.active();
-        callback(this.checkSender(address, session));
+        const refused = this.checkSender(address, session);
+        if (refused || this.options.role !== 'mx' || !this.options.authentication) return callback(refused);
+        // RFC 7208 §2.4: SPF is checked at MAIL FROM; the result waits for DATA (the check has its own deadline).
+        const spf = checkSpf(this.options.authentication.resolver, { address: session.remoteAddress, helo: session.hostNameAppearsAs || '', sender: address.address, hostname: this.options.hostname });
+        void spf.catch(() => {});
+        this.spfResults.set(session, spf);
+        spf.then(() => callback(), () => callback());
       },
       onRcptTo: (address, session, callback) => callback(this.checkRecipient(address, session)),
       onData: (stream, session, callback) => {
@@ -346,9 +361,10 @@ export class SmtpService implements Service {
         // Submitted mail is stored with the line ends it will be sent with, so the From check and DKIM see what goes out.
         { prefix, maxBytes: this.options.maxMessageBytes + prefix.length, normalizeLineEnds: this.options.role === 'submission' },
         { ...this.plan(session), sender, origin: user ? 'submission' : 'forward' },
-        (body) => {
+        async (body) => {
           this.checkHops(body, log);
           if (user) this.checkFrom(user, body, log);
+          return this.filter(body, session, prefix, log);
         },
       );
     } catch (error) {
@@ -404,6 +420,37 @@ export class SmtpService implements Service {
       }
     }
     return { accounts, external, forwarded };
+  }
+
+  /**
+   * The filter stages at DATA: a refusal is thrown as the reply; otherwise the
+   * edit puts our header lines (Authentication-Results first) at the top of
+   * the stored message and leaves out forged ones (RFC 8601 §5).
+   */
+  private async filter(body: ReceivedBody, session: SMTPServerSession, prefix: Buffer, log: Logger): Promise<BodyEdit | undefined> {
+    if (this.stages.length === 0 || this.userOf(session)) return undefined;
+    const verdict = await runStages(this.stages, {
+      clientAddress: session.remoteAddress.replace(/^::ffff:(?=\d+\.)/, ''),
+      helo: session.hostNameAppearsAs || '',
+      sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+      recipients: session.envelope.rcptTo.map((r) => r.address),
+      user: undefined,
+      hostname: this.options.hostname,
+      path: this.options.store.mail.files.absolute(body.file.file),
+      messageStart: prefix.length,
+      structure: body.structure as MessageStructure,
+      spf: await this.spfResults.get(session)?.catch(() => undefined),
+    });
+    if (verdict.refusal) {
+      this.rejected += 1;
+      log.info('message refused', { reason: 'filter', rules: verdict.rules.join(','), reply: verdict.refusal.text });
+      throw new FromRefusedError(smtpError(verdict.refusal.code, verdict.refusal.enhanced, verdict.refusal.text));
+    }
+    log.debug('filter', { rules: verdict.rules.join(','), removed: verdict.removeRanges.length });
+    const insert = verdictHeaders(verdict, this.options.hostname);
+    if (insert.length === 0 && verdict.removeRanges.length === 0) return undefined;
+    // Below Return-Path (which stays first, RFC 5321 §4.4), above our Received line and the message as received.
+    return { insertAt: prefix.indexOf('\r\n') + 2, insert, drop: verdict.removeRanges };
   }
 
   /** RFC 5321 §6.3: too many hops is a loop; refused for good, so the sender hears of it once. */

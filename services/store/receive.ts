@@ -20,6 +20,7 @@
 //   file, no code path here removes it. Work that follows a delivery (logging,
 //   waking the queue) belongs to the caller, after `receiveMessage` returned.
 
+import { createReadStream } from 'node:fs';
 import { LineEndNormalizer } from '../mime/line-ends.ts';
 import type { BodyFiles } from './body-files.ts';
 import { NotDurableError } from './group-commit.ts';
@@ -116,9 +117,44 @@ export async function receiveBody(files: BodyFiles, analyzer: BodyAnalyzer, sour
   }
 }
 
+/**
+ * A change to a received body before it is committed (the content filter's
+ * added and removed header lines): `drop` byte ranges of the file, [start,
+ * end), in order and not overlapping, are left out, and `insert` goes in at
+ * byte `insertAt` (a line start, outside any dropped range).
+ */
+export interface BodyEdit {
+  insertAt: number;
+  insert: Buffer;
+  drop: readonly (readonly [number, number])[];
+}
+
+/** The file's bytes with `edit` applied, read in chunks (memory stays bounded). */
+async function* editedBytes(path: string, edit: BodyEdit): AsyncGenerator<Buffer> {
+  const cuts = [...edit.drop.map(([start, end]) => ({ at: start, skipTo: end })), { at: edit.insertAt, skipTo: edit.insertAt }].sort((a, b) => a.at - b.at);
+  let position = 0;
+  for (const cut of cuts) {
+    if (cut.at > position) yield* fileRange(path, position, cut.at);
+    if (cut.at === edit.insertAt && cut.skipTo === edit.insertAt) yield edit.insert;
+    position = Math.max(position, cut.skipTo);
+  }
+  yield* fileRange(path, position, Infinity);
+}
+
+async function* fileRange(path: string, start: number, end: number): AsyncGenerator<Buffer> {
+  if (end <= start) return;
+  for await (const chunk of createReadStream(path, { start, ...(end === Infinity ? {} : { end: end - 1 }), highWaterMark: 64 * 1024 })) yield chunk as Buffer;
+}
+
 export interface CommitSteps<T> {
-  /** Runs once the body is durable, before the commit: a throw refuses the message (the file goes). */
-  check?: (body: ReceivedBody) => void | Promise<void>;
+  /**
+   * Runs once the body is durable, before the commit: a throw refuses the
+   * message (the file goes). A returned edit is applied by writing a new
+   * durable file from the first (read with `analyzer` again), which replaces it.
+   */
+  check?: (body: ReceivedBody) => void | BodyEdit | Promise<void | BodyEdit>;
+  /** A fresh analyzer for an edited body (needed when `check` may return an edit). */
+  analyzer?: () => BodyAnalyzer;
   /**
    * The one transaction that names the body (a store method, or its grouped
    * form that resolves once the group's transaction is durable). A throw or
@@ -135,15 +171,25 @@ export async function receiveMessage<T>(files: BodyFiles, analyzer: BodyAnalyzer
   const received = await receiveBody(files, analyzer, source, options);
   if (!received.ok) return received;
   let committed: T;
+  let body = received.body;
   try {
-    await steps.check?.(received.body);
-    committed = await steps.commit(received.body);
+    const edit = await steps.check?.(body);
+    if (edit) {
+      if (!steps.analyzer) throw new Error('an edited body needs an analyzer');
+      const edited = await receiveBody(files, steps.analyzer(), editedBytes(files.absolute(body.file.file), edit));
+      if (!edited.ok) throw new Error('the edited body could not be written');
+      const original = body.file.file;
+      body = edited.body;
+      await files.remove(original).catch(() => {});
+    }
+    committed = await steps.commit(body);
   } catch (error) {
     // Committed but the sync failed: a row may name the file; if none does, the start-up sweep removes it.
     if (error instanceof NotDurableError) throw error;
     // No row names the file. If even the unlink fails (a read-only disk), the start-up sweep removes it.
-    await files.remove(received.body.file.file).catch(() => {});
+    await files.remove(body.file.file).catch(() => {});
+    if (body !== received.body) await files.remove(received.body.file.file).catch(() => {});
     throw error;
   }
-  return { ok: true, body: received.body, committed };
+  return { ok: true, body, committed };
 }
