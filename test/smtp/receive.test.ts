@@ -29,7 +29,7 @@ test('a message is delivered durably with Return-Path and Received added and the
   const bytes = stored(env, row!.file);
   t.is(row!.size, bytes.length);
   const text = bytes.toString('utf8');
-  t.regex(text, /^Return-Path: <sender@remote\.test>\r\nReceived: from client\.example\.test \(\[127\.0\.0\.1\]\)\r\n\tby mx\.example\.test \(Mailnest\) with ESMTP id \S+\r\n\tfor <Alice@example\.test>;\r\n\t\w{3}, \d+ \w{3} \d{4} [\d:]{8} \+0000\r\n/);
+  t.regex(text, /^Return-Path: <sender@remote\.test>\r\nAuthentication-Results: mx\.example\.test;(?:\r\n\t[^\r\n]*)+\r\nReceived: from client\.example\.test \(\[127\.0\.0\.1\]\)\r\n\tby mx\.example\.test \(Mailnest\) with ESMTP id \S+\r\n\tfor <Alice@example\.test>;\r\n\t\w{3}, \d+ \w{3} \d{4} [\d:]{8} \+0000\r\n/);
   t.true(bytes.subarray(bytes.length - Buffer.byteLength(raw)).equals(Buffer.from(raw)), 'the message follows the trace headers unchanged (dot-stuffing undone)');
   t.deepEqual(inbox(env, 'bob@example.test'), []);
   t.true(env.logs.some((l) => / info smtp delivered cid=\S+ from=sender@remote\.test to=Alice@example\.test/.test(l)));
