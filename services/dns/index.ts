@@ -26,8 +26,8 @@ export function createResolver(servers: readonly string[], timings: ResolverTimi
   return resolver;
 }
 
-// Sender authentication (services/filter): each try waits 1.5 s, two tries; the stage bounds the whole check too.
-const authTimings: ResolverTimings = { timeoutMs: 1500, tries: 2 };
+// Sender authentication (services/filter): 1 s, then 2 s (c-ares doubles it); the stage bounds each whole check too.
+const authTimings: ResolverTimings = { timeoutMs: 1000, tries: 2 };
 
 /** The `resolve(name, type)` function mailauth calls, on the same servers as the mail resolver. */
 export function createAuthResolver(servers: readonly string[], timings: ResolverTimings = authTimings): (name: string, type: string) => Promise<unknown> {

@@ -22,8 +22,9 @@ export interface SpfOutcome {
   domain?: string | undefined;
 }
 
-/** How long the SPF check at MAIL FROM, and the checks at DATA, may take in all. */
-export const authDeadlineMs = 6000;
+/** How long the SPF check at MAIL FROM may take, and separately the DKIM, ARC and DMARC checks at DATA. */
+export const spfDeadlineMs = 3000;
+export const dataDeadlineMs = 4000;
 
 function withDeadline<T>(work: Promise<T>, ms: number, fallback: () => T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -48,7 +49,7 @@ export async function checkSpf(resolver: AuthResolver, client: { address: string
   }));
   const domain = token(client.sender ? client.sender.slice(client.sender.lastIndexOf('@') + 1) : helo);
   const mailfrom = client.sender ? `smtp.mailfrom=${domain}` : `smtp.helo=${domain}`;
-  return withDeadline(work, authDeadlineMs, () => ({ result: 'temperror', info: `spf=temperror (DNS did not answer in time) ${mailfrom}` }));
+  return withDeadline(work, spfDeadlineMs, () => ({ result: 'temperror', info: `spf=temperror (DNS did not answer in time) ${mailfrom}` }));
 }
 
 export interface AuthenticationSettings {
@@ -110,7 +111,7 @@ export function authenticationStage(settings: AuthenticationSettings): FilterSta
         : undefined;
       return { dkim, arcResult, dmarcResult };
     };
-    const outcome = await withDeadline(checks(), authDeadlineMs, () => undefined);
+    const outcome = await withDeadline(checks(), dataDeadlineMs, () => undefined);
     const parts: string[] = [];
     if (!outcome) {
       verdict.authResults.push('dkim=temperror (DNS did not answer in time)', spfOutcome.info, 'dmarc=temperror');

@@ -21,6 +21,8 @@ async function setUp(t: ExecutionContext, overrides: Record<string, string> = {}
     'bad.test': { txt: ['v=spf1 ip4:192.0.2.1 -all'] },
     'strict.test': { txt: ['v=spf1 ip4:192.0.2.1 -all'] },
     '_dmarc.strict.test': { txt: ['v=DMARC1; p=reject'] },
+    'silent.test': { silent: true },
+    '_dmarc.silent.test': { silent: true },
     'signed.test': { txt: ['v=spf1 ip4:192.0.2.1 ~all'] },
   };
   for (const record of domainRecords('signed.test', 'mail.signed.test', keys)) {
@@ -102,4 +104,13 @@ test('submission mail from a logged-in user gets no Authentication-Results', asy
   }
   const [kept] = stored(env);
   t.notRegex(kept!, /Authentication-Results/);
+});
+
+test('DNS that does not answer gives temperror, and the message is delivered within a bound', async (t) => {
+  const { env } = await setUp(t);
+  const started = Date.now();
+  t.true((await sendRaw(env.ports.smtp!, 'sender@silent.test', ['alice@example.test'], from('sender@silent.test', 'silent dns'))).ok);
+  t.true(Date.now() - started < 9000, `took ${Date.now() - started} ms`);
+  const [kept] = stored(env);
+  t.regex(kept!, /spf=temperror/);
 });
