@@ -283,7 +283,7 @@ export const schema = {
   listen: setting('listen', addressListType, ['0.0.0.0', '::'], 'The IP addresses every service listens on.'),
   messageSizeLimit: setting('message-size-limit', byteSize(64 * 1024, 1024 ** 3), 50 * 1024 ** 2, 'The largest message accepted over SMTP or IMAP APPEND.'),
   maxRecipients: setting('max-recipients', integer(1, 10000), 100, 'The most recipients one message may have.'),
-  dnsServers: setting('dns-servers', serverListType, [] as string[], 'DNS servers for MX lookups of outgoing mail; empty uses the system resolver.'),
+  dnsServers: setting('dns-servers', serverListType, [] as string[], 'DNS servers for MX lookups of outgoing mail and the sender checks (SPF, DKIM, DMARC) of incoming mail; empty uses the system resolver.'),
   filterDmarcExempt: setting(
     'filter-dmarc-exempt',
     zoneListType,
