@@ -47,11 +47,21 @@ export function emptyVerdict(): FilterVerdict {
   return { authResults: [], addHeaders: [], removeRanges: [], score: 0, rules: [] };
 }
 
-/** Runs the stages in order; stops at the first refusal. */
-export async function runStages(stages: readonly FilterStage[], input: FilterInput): Promise<FilterVerdict> {
+/**
+ * Runs the stages in order; stops at the first refusal. A stage that throws
+ * (a bug, a message it cannot parse) is reported to `onError` and skipped, with
+ * the rule `STAGE_ERROR`: the message is delivered, never lost or retried for ever.
+ */
+export async function runStages(stages: readonly FilterStage[], input: FilterInput, onError: (error: unknown, stage: FilterStage) => void = () => {}): Promise<FilterVerdict> {
   const verdict = emptyVerdict();
   for (const stage of stages) {
-    await stage(input, verdict);
+    try {
+      await stage(input, verdict);
+    } catch (error) {
+      onError(error, stage);
+      verdict.rules.push('STAGE_ERROR');
+      continue;
+    }
     if (verdict.refusal) break;
   }
   return verdict;

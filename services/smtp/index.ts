@@ -440,12 +440,14 @@ export class SmtpService implements Service {
       messageStart: prefix.length,
       structure: body.structure as MessageStructure,
       spf: await this.spfResults.get(session)?.catch(() => undefined),
-    });
+    }, (error) => log.error('a filter stage failed; the message goes on without it', { error }));
     if (verdict.refusal) {
       this.rejected += 1;
       log.info('message refused', { reason: 'filter', rules: verdict.rules.join(','), reply: verdict.refusal.text });
       throw new FromRefusedError(smtpError(verdict.refusal.code, verdict.refusal.enhanced, verdict.refusal.text));
     }
+    // A failed stage still leaves ours on top of anything that claims our name (RFC 8601 §2.2: `none`, no result).
+    if (verdict.authResults.length === 0) verdict.authResults.push('none');
     log.debug('filter', { rules: verdict.rules.join(','), removed: verdict.removeRanges.length });
     const insert = verdictHeaders(verdict, this.options.hostname);
     if (insert.length === 0 && verdict.removeRanges.length === 0) return undefined;
