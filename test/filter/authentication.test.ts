@@ -18,6 +18,7 @@ async function setUp(t: ExecutionContext, overrides: Record<string, string> = {}
   const keys = signedKeys(t);
   const zone: Zone = {
     'remote.test': { txt: ['v=spf1 ip4:127.0.0.1 -all'] },
+    '_dmarc.remote.test': { txt: ['v=DMARC1; p=reject'] },
     'bad.test': { txt: ['v=spf1 ip4:192.0.2.1 -all'] },
     'strict.test': { txt: ['v=spf1 ip4:192.0.2.1 -all'] },
     '_dmarc.strict.test': { txt: ['v=DMARC1; p=reject'] },
@@ -50,6 +51,7 @@ test('SPF pass and fail are recorded in one Authentication-Results header below 
   t.regex(pass!, /^Return-Path: <sender@remote\.test>\r\nAuthentication-Results: mx\.example\.test;\r\n\t/);
   t.regex(pass!, /spf=pass [^\r\n]*smtp\.mailfrom=sender@remote\.test/);
   t.regex(pass!, /dkim=none/);
+  t.regex(pass!, /dmarc=pass [^\r\n]*header\.from=remote\.test/, 'an unsigned message passes DMARC p=reject through aligned SPF');
   t.regex(fail!, /spf=fail [^\r\n]*smtp\.mailfrom=sender@bad\.test/);
   t.is(fail!.match(/^Authentication-Results:/gm)?.length, 1);
 });
