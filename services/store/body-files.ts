@@ -27,7 +27,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { DataPaths } from './paths.ts';
 
 const batchBytes = 256 * 1024;
@@ -159,6 +159,33 @@ export class BodyWriter {
   async commit(): Promise<StoredFile> {
     try {
       await this.flush();
+    } catch (error) {
+      await this.abort();
+      throw error;
+    }
+    return this.promote();
+  }
+
+  /**
+   * Writes out what is buffered and leaves the file in tmp/, open and not yet
+   * durable: a draft that a content filter reads and may replace by an edited
+   * copy (receive.ts). Its `file` (relative to messages/, as every StoredFile)
+   * points into tmp/ and never reaches a row: `promote` or `abort` follows.
+   */
+  async draft(): Promise<StoredFile> {
+    try {
+      await this.flush();
+    } catch (error) {
+      await this.abort();
+      throw error;
+    }
+    return { file: join('..', basename(dirname(this.tmpPath)), basename(this.tmpPath)), size: this.written };
+  }
+
+  /** The draft (or a written file) made durable under its final name, as `commit` does. */
+  async promote(): Promise<StoredFile> {
+    try {
+      if (this.pendingBytes) await this.flush();
       await this.handle.sync();
       await this.handle.close();
       this.done = true;

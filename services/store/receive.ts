@@ -10,6 +10,12 @@
 //   receive (durable file) → check (may refuse) → commit (one transaction,
 //   usually a savepoint of the group committer's, group-commit.ts)
 //
+// When the check may edit the body (the content filter adds its
+// Authentication-Results and drops forged ones: `steps.analyzer` given), the
+// received file stays a draft in tmp/, written but not synced; an edit is
+// written out once as the durable file and the draft removed, and without an
+// edit the draft is synced and renamed then. Either way one fsync a message.
+//
 // Invariants a reader must keep:
 // - Whatever happens before the commit returns (a source that errors because
 //   the client went away, a refusal, a failed transaction), the file is closed
@@ -22,7 +28,7 @@
 
 import { createReadStream } from 'node:fs';
 import { LineEndNormalizer } from '../mime/line-ends.ts';
-import type { BodyFiles } from './body-files.ts';
+import type { BodyFiles, BodyWriter, StoredFile } from './body-files.ts';
 import { NotDurableError } from './group-commit.ts';
 import type { MessageSummary, ReceivedBody } from './mail.ts';
 
@@ -56,6 +62,27 @@ export class SourceAbortedError extends Error {
  * way the partial file is closed and removed first.
  */
 export async function receiveBody(files: BodyFiles, analyzer: BodyAnalyzer, source: AsyncIterable<Buffer | string>, options: ReceiveOptions = {}): Promise<ReceiveResult> {
+  const received = await receiveInto(files, analyzer, source, options, (writer) => writer.commit());
+  return received.ok ? { ok: true, body: received.body } : received;
+}
+
+/**
+ * receiveBody, but the file is left a draft in tmp/ (written, not synced,
+ * not renamed): the caller either promotes it (the one fsync and rename) or
+ * replaces it by an edited durable copy and aborts it, so a message the
+ * filter edits is synced once, not twice.
+ */
+async function receiveDraft(files: BodyFiles, analyzer: BodyAnalyzer, source: AsyncIterable<Buffer | string>, options: ReceiveOptions) {
+  return receiveInto(files, analyzer, source, options, (writer) => writer.draft());
+}
+
+async function receiveInto(
+  files: BodyFiles,
+  analyzer: BodyAnalyzer,
+  source: AsyncIterable<Buffer | string>,
+  options: ReceiveOptions,
+  finish: (writer: BodyWriter) => Promise<StoredFile>,
+): Promise<(ReceiveResult & { ok: false }) | { ok: true; body: ReceivedBody; writer: BodyWriter }> {
   const limit = options.maxBytes ?? Infinity;
   let bytes = 0;
   let tooLarge = false;
@@ -109,20 +136,15 @@ export async function receiveBody(files: BodyFiles, analyzer: BodyAnalyzer, sour
   if (tooLarge || !writer) return { ok: false, reason: 'too-large', bytes };
   try {
     const { structure, summary } = analyzer.end();
-    const file = await writer.commit();
-    return { ok: true, body: { file, structure, summary } };
+    const done = writer;
+    const file = await finish(done);
+    return { ok: true, body: { file, structure, summary }, writer: done };
   } catch (error) {
     await stopWriting();
     throw error;
   }
 }
 
-/**
- * A change to a received body before it is committed (the content filter's
- * added and removed header lines): `drop` byte ranges of the file, [start,
- * end), in order and not overlapping, are left out, and `insert` goes in at
- * byte `insertAt` (a line start, outside any dropped range).
- */
 export interface BodyEdit {
   insertAt: number;
   insert: Buffer;
@@ -168,8 +190,18 @@ export type MessageResult<T> = { ok: true; body: ReceivedBody; committed: T } | 
 
 /** Receive, check, commit; the file is removed on every failure before the commit, and never after it. */
 export async function receiveMessage<T>(files: BodyFiles, analyzer: BodyAnalyzer, source: AsyncIterable<Buffer | string>, options: ReceiveOptions, steps: CommitSteps<T>): Promise<MessageResult<T>> {
-  const received = await receiveBody(files, analyzer, source, options);
-  if (!received.ok) return received;
+  // With an analyzer the check may edit the body: the first file stays a draft until then.
+  let draft: BodyWriter | undefined;
+  let received: ReceiveResult;
+  if (steps.analyzer) {
+    const drafted = await receiveDraft(files, analyzer, source, options);
+    if (!drafted.ok) return drafted;
+    draft = drafted.writer;
+    received = { ok: true, body: drafted.body };
+  } else {
+    received = await receiveBody(files, analyzer, source, options);
+    if (!received.ok) return received;
+  }
   let committed: T;
   let body = received.body;
   try {
@@ -180,7 +212,10 @@ export async function receiveMessage<T>(files: BodyFiles, analyzer: BodyAnalyzer
       if (!edited.ok) throw new Error('the edited body could not be written');
       const original = body.file.file;
       body = edited.body;
-      await files.remove(original).catch(() => {});
+      if (draft) await draft.abort();
+      else await files.remove(original).catch(() => {});
+    } else if (draft) {
+      body = { ...body, file: await draft.promote() };
     }
     committed = await steps.commit(body);
   } catch (error) {
@@ -189,6 +224,7 @@ export async function receiveMessage<T>(files: BodyFiles, analyzer: BodyAnalyzer
     // No row names the file. If even the unlink fails (a read-only disk), the start-up sweep removes it.
     await files.remove(body.file.file).catch(() => {});
     if (body !== received.body) await files.remove(received.body.file.file).catch(() => {});
+    await draft?.abort();
     throw error;
   }
   return { ok: true, body, committed };
