@@ -26,10 +26,11 @@
 
 import { readFile } from 'node:fs/promises';
 import type { Database, Statement } from 'better-sqlite3';
-import { compareRows, uidSetFromSorted, uidSetIntersect, type SearchKey, type SearchQuery, type SearchResult, type SortCriterion, type SortRow, type UidSet } from 'node-imap-server-lite';
+import { compareDay, compareRows, uidSetFromSorted, uidSetIntersect, type SearchKey, type SearchQuery, type SearchResult, type SortCriterion, type SortRow, type UidSet } from 'node-imap-server-lite';
 import type { MessageStructure } from '../mime/index.ts';
 import type { BodyFiles } from '../store/body-files.ts';
 import { flagNames, systemFlagBits } from '../store/flags.ts';
+import type { MessageRecord } from '../store/messages.ts';
 import { bodySortKeys, cachedHeaderColumns, scanBytes, searchRecord, type BodySortKeys, type SearchRecord } from '../store/search-index.ts';
 
 /** Bodies not in the index that one search reads and matches itself; above this the library's matcher (which reads concurrently) takes the search. */
@@ -157,19 +158,12 @@ function compile(root: SearchKey, now: number): Compiled {
   return { where, params, content, modseq };
 }
 
-interface MessageFacts {
-  uid: number;
-  modseq: number;
-  flags: number;
-  keywords: string;
-  internalDate: number;
-  size: number;
-}
+/** What the matcher reads of a message: the store's record fields, without its body. */
+type MessageFacts = Pick<MessageRecord, 'uid' | 'modseq' | 'flags' | 'keywords' | 'internalDate' | 'size'>;
 
 /** The library's matcher on one message, given the record the index would keep of it. */
 function matchRecord(key: SearchKey, message: MessageFacts, record: SearchRecord, now: number): boolean {
   const body = (lower: string) => (isAsciiNeedle(lower) && record.plain ? (record.raw ?? record.decoded).includes(lower) : record.decoded.includes(lower));
-  const day = (value: number, target: number, comparison: 'before' | 'on' | 'since') => (comparison === 'before' ? value < target : comparison === 'on' ? value === target : value >= target);
   switch (key.type) {
     case 'all':
       return true;
@@ -189,9 +183,9 @@ function matchRecord(key: SearchKey, message: MessageFacts, record: SearchRecord
     case 'text':
       return record.headerText.includes(key.value.toLowerCase()) || body(key.value.toLowerCase());
     case 'internaldate':
-      return day(Math.floor(message.internalDate / dayMs), key.day, key.comparison);
+      return compareDay(Math.floor(message.internalDate / dayMs), key.day, key.comparison);
     case 'sentdate':
-      return day(record.sentDay ?? Math.floor(message.internalDate / dayMs), key.day, key.comparison);
+      return compareDay(record.sentDay ?? Math.floor(message.internalDate / dayMs), key.day, key.comparison);
     case 'age': {
       const age = (now - message.internalDate) / 1000;
       return key.comparison === 'older' ? age >= key.seconds : age <= key.seconds;

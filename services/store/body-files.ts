@@ -157,12 +157,7 @@ export class BodyWriter {
 
   /** Makes the file durable under its final name; the caller then commits its row. */
   async commit(): Promise<StoredFile> {
-    try {
-      await this.flush();
-    } catch (error) {
-      await this.abort();
-      throw error;
-    }
+    await this.flushOrAbort();
     return this.promote();
   }
 
@@ -173,12 +168,7 @@ export class BodyWriter {
    * points into tmp/ and never reaches a row: `promote` or `abort` follows.
    */
   async draft(): Promise<StoredFile> {
-    try {
-      await this.flush();
-    } catch (error) {
-      await this.abort();
-      throw error;
-    }
+    await this.flushOrAbort();
     return { file: join('..', basename(dirname(this.tmpPath)), basename(this.tmpPath)), size: this.written };
   }
 
@@ -195,6 +185,15 @@ export class BodyWriter {
       await rename(this.tmpPath, this.files.absolute(file));
       await this.files.syncShard(shard);
       return { file, size: this.written };
+    } catch (error) {
+      await this.abort();
+      throw error;
+    }
+  }
+
+  private async flushOrAbort(): Promise<void> {
+    try {
+      await this.flush();
     } catch (error) {
       await this.abort();
       throw error;

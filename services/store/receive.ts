@@ -223,8 +223,9 @@ export async function receiveMessage<T>(files: BodyFiles, analyzer: BodyAnalyzer
     if (error instanceof NotDurableError) throw error;
     // No row names the file. If even the unlink fails (a read-only disk), the start-up sweep removes it.
     await files.remove(body.file.file).catch(() => {});
-    if (body !== received.body) await files.remove(received.body.file.file).catch(() => {});
-    await draft?.abort();
+    // The first file: a draft is closed and removed by its writer.
+    if (draft) await draft.abort();
+    else if (body !== received.body) await files.remove(received.body.file.file).catch(() => {});
     throw error;
   }
   return { ok: true, body, committed };

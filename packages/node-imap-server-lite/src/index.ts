@@ -29,5 +29,5 @@ export type { Session } from './session/session.ts';
 export { addressSearchText } from './search/addresses.ts';
 export { bodyText, decodeEncodedWords, parseHeader, splitHeader, type HeaderField } from './search/mime-text.ts';
 export { baseSubject, compareRows, sortKeys, sortRow, type SortRow } from './search/sort.ts';
-export { encodedHints, maxBodyBytes, maxHeaderBytes } from './search/match.ts';
+export { compareDay, encodedHints, maxBodyBytes, maxHeaderBytes } from './search/match.ts';
 export { parseHeaderDate, utcDayOf } from './protocol/dates.ts';

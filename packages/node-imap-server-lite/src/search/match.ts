@@ -170,7 +170,7 @@ function contains(haystack: string, needle: string): boolean {
   return haystack.includes(needle.toLowerCase());
 }
 
-function compareDay(day: number, target: number, comparison: 'before' | 'on' | 'since'): boolean {
+export function compareDay(day: number, target: number, comparison: 'before' | 'on' | 'since'): boolean {
   if (comparison === 'before') return day < target;
   if (comparison === 'on') return day === target;
   return day >= target;
